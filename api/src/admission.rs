@@ -1,0 +1,121 @@
+//! The checks a job must pass before it is queued. A job that fails one is refused for a lasting reason:
+//! asking again will not help, so front doors record it as failed and say why.
+
+use std::path::{Component, Path, PathBuf};
+
+use hopper_common::{JobSpec, QueueName, check_script_name, excerpt};
+
+/// What a front door hands over for checking, in its own terms already decoded.
+#[derive(Debug)]
+pub struct JobRequest {
+    pub threads: i64,
+    pub queues: Vec<String>,
+    pub script: String,
+    pub args: Vec<String>,
+    pub working_directory: String,
+}
+
+/// The admission policy of this node.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub work_roots: Vec<PathBuf>,
+    pub script_dirs: Option<Vec<PathBuf>>,
+    pub max_threads: u32,
+}
+
+/// A submit refused for a lasting reason. The spec is kept (as far as it could be read) so the job can
+/// be recorded with its reason.
+#[derive(Debug)]
+pub struct Refusal {
+    pub reason: String,
+    pub spec: JobSpec,
+}
+
+impl Admission {
+    pub fn admit(&self, request: JobRequest) -> Result<JobSpec, Box<Refusal>> {
+        // Empty queue names are dropped: GSvar sends `[""]` when a megSAP queue setting is empty.
+        let named: Vec<&String> = request.queues.iter().filter(|q| !q.is_empty()).collect();
+        let queues: Result<Vec<QueueName>, String> =
+            named.iter().map(|q| QueueName::parse(q)).collect();
+        let threads = u32::try_from(request.threads).unwrap_or(0);
+        let spec = JobSpec {
+            threads,
+            queues: queues.as_ref().map(Vec::clone).unwrap_or_default(),
+            script: request.script,
+            args: request.args,
+            working_directory: PathBuf::from(&request.working_directory),
+        };
+        let verdict = self
+            .check_threads(request.threads)
+            .and(queues.map(drop))
+            .and_then(|()| {
+                if spec.queues.is_empty() {
+                    Err(no_queue())
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| self.check_script(&spec.script))
+            .and_then(|()| self.check_working_directory(&request.working_directory));
+        match verdict {
+            Ok(()) => Ok(spec),
+            Err(reason) => Err(Box::new(Refusal { reason, spec })),
+        }
+    }
+
+    fn check_threads(&self, threads: i64) -> Result<(), String> {
+        if threads < 1 || threads > i64::from(self.max_threads) {
+            return Err(format!(
+                "threads must be between 1 and {}, not {threads}",
+                self.max_threads
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_script(&self, script: &str) -> Result<(), String> {
+        check_script_name(script)?;
+        let Some(dirs) = &self.script_dirs else {
+            return Ok(());
+        };
+        if dirs.iter().any(|dir| dir.join(script).is_file()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "script '{}' is not in the script directories",
+                excerpt(script)
+            ))
+        }
+    }
+
+    fn check_working_directory(&self, raw: &str) -> Result<(), String> {
+        let path = Path::new(raw);
+        let shown = excerpt(raw);
+        if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+            return Err(format!(
+                "working directory '{shown}' must be an absolute path without '..'"
+            ));
+        }
+        // A symbolic link could lead out of the roots; when this node sees the directory, judge where
+        // it really is. The worker checks again before it runs anything.
+        let real = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        if under_roots(path, &self.work_roots) && under_roots(&real, &self.work_roots) {
+            Ok(())
+        } else {
+            Err(format!(
+                "working directory '{shown}' is outside the allowed roots (HOPPER_WORK_ROOTS)"
+            ))
+        }
+    }
+}
+
+fn under_roots(path: &Path, roots: &[PathBuf]) -> bool {
+    roots.iter().any(|root| {
+        let real_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        path.starts_with(root) || path.starts_with(&real_root)
+    })
+}
+
+fn no_queue() -> String {
+    "no usable queue: the list of queues is empty".to_owned()
+}

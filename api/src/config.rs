@@ -1,0 +1,65 @@
+use std::net::SocketAddr;
+
+use clap::Parser;
+use hopper_common::{ConnectionArgs, PathList, TelemetryArgs};
+
+use crate::Tokens;
+
+/// hopper-api: a stateless HTTP node of Hopper. Run as many as you like behind a load balancer.
+///
+/// Every setting is a flag and a HOPPER_* environment variable; the flag wins.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "hopper-api", version)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HOPPER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Comma-separated access tokens, each `secret` or `role:secret` with role `read` (status only),
+    /// `submit` (submit, status, delete) or `admin` (everything). A bare secret has role `submit`.
+    /// Required: the node refuses to start without one. Put the secret into GSvar's `qe_secure_token`.
+    ///
+    /// Checked after parsing, so that an error never echoes a secret.
+    #[arg(long, env = "HOPPER_TOKENS", hide_env_values = true)]
+    pub tokens: Option<String>,
+
+    /// Colon-separated directories a job's working directory must lie under (e.g. the projects folder).
+    #[arg(long, env = "HOPPER_WORK_ROOTS", value_parser = PathList::parse)]
+    pub work_roots: PathList,
+
+    /// Colon-separated script directories (megSAP's `src/Pipelines`). Optional here: when set, a submit
+    /// naming a script found in none of them is refused at once; when not, the worker reports it.
+    #[arg(long, env = "HOPPER_SCRIPT_DIRS", value_parser = PathList::parse)]
+    pub script_dirs: Option<PathList>,
+
+    /// Most threads a job may ask for; a submit asking for more is refused.
+    #[arg(long, env = "HOPPER_MAX_THREADS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_threads: u32,
+
+    /// Largest request body accepted, in bytes; larger ones are refused with 413.
+    #[arg(long, env = "HOPPER_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+impl ApiConfig {
+    /// The configured tokens, or why there are none usable. The message names the setting and never
+    /// repeats a secret.
+    pub fn tokens(&self) -> Result<Tokens, String> {
+        let raw = self
+            .tokens
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or(
+                "hopper-api needs at least one access token: set HOPPER_TOKENS (or --tokens), \
+             e.g. HOPPER_TOKENS=$(openssl rand -hex 24)",
+            )?;
+        Tokens::parse(raw).map_err(|why| format!("bad setting HOPPER_TOKENS (--tokens): {why}"))
+    }
+}

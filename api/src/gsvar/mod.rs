@@ -1,0 +1,142 @@
+//! The GSvar generic queuing-engine front door: `POST /qe` and `POST /` with actions submit, update and
+//! delete, wire-compatible with GSvarServer's `QueuingEngineControllerGeneric`.
+
+mod error;
+mod reply;
+mod request;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hopper_common::{BrokerError, CancelOutcome, JobId};
+
+pub(crate) use error::GsvarError;
+use reply::{DeleteReply, SubmitReply, UpdateReply};
+use request::Action;
+
+use crate::{AppState, JobRequest, Role};
+
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GsvarError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => GsvarError::TooLarge(state.max_body),
+        _ => GsvarError::BadRequest(rejection.body_text()),
+    })?;
+    let body = request::object(&body)?;
+    let role = state
+        .tokens
+        .role_of(request::token(&body)?)
+        .ok_or(GsvarError::Unauthorized(
+            "invalid token: it matches none of HOPPER_TOKENS",
+        ))?;
+    match request::action(&body)? {
+        Action::Submit(job) => submit(&state, role, job).await,
+        Action::Update { id } => update(&state, role, &id).await,
+        Action::Delete { id } => delete(&state, role, &id).await,
+    }
+}
+
+fn require(role: Role, needed: Role, action: &str) -> Result<(), GsvarError> {
+    if role >= needed {
+        return Ok(());
+    }
+    Err(GsvarError::Forbidden(format!(
+        "a token with role {} may not {action}; it needs role {} or admin",
+        role.as_str(),
+        needed.as_str()
+    )))
+}
+
+async fn submit(state: &AppState, role: Role, request: JobRequest) -> Result<Response, GsvarError> {
+    require(role, Role::Submit, "submit")?;
+    let spec = match state.admission.admit(request) {
+        Ok(spec) => spec,
+        Err(refusal) => {
+            let id = state
+                .store
+                .reject(&refusal.spec, &refusal.reason)
+                .await
+                .map_err(GsvarError::store)?;
+            tracing::info!(job = %id, reason = %refusal.reason, "submit refused");
+            return Ok(Json(SubmitReply::rejected(&id, &refusal.reason)).into_response());
+        }
+    };
+    let id = state.store.create(&spec).await.map_err(GsvarError::store)?;
+    if let Err(error) = state
+        .publisher
+        .submit(&id, spec.threads, &spec.queues)
+        .await
+    {
+        // Recorded but not (fully) published: remove the record so nothing is left looking queued.
+        // A message that did reach a queue finds no job and is dropped by the worker.
+        if let Err(cleanup) = state.store.discard(&id).await {
+            tracing::error!(job = %id, error = %cleanup, "cannot remove a job whose publish failed");
+        }
+        return Err(GsvarError::broker(error));
+    }
+    tracing::info!(job = %id, queues = ?spec.queues, script = %spec.script, "job queued");
+    Ok(Json(SubmitReply::queued(&id, &spec.queues)).into_response())
+}
+
+async fn update(state: &AppState, role: Role, raw_id: &str) -> Result<Response, GsvarError> {
+    require(role, Role::Read, "read job status")?;
+    let Ok(id) = JobId::parse(raw_id) else {
+        return Ok(Json(UpdateReply::unknown(raw_id)).into_response());
+    };
+    let reply = match state.store.get(&id).await.map_err(GsvarError::store)? {
+        Some(job) => UpdateReply::of(&job),
+        None => UpdateReply::unknown(raw_id),
+    };
+    Ok(Json(reply).into_response())
+}
+
+async fn delete(state: &AppState, role: Role, raw_id: &str) -> Result<Response, GsvarError> {
+    require(role, Role::Submit, "delete")?;
+    let done = |result: String| {
+        Ok(Json(DeleteReply {
+            result,
+            exit_code: 0,
+        })
+        .into_response())
+    };
+    // GSvar sends an empty id for a job canceled before it was ever submitted.
+    if raw_id.is_empty() {
+        return done("no job id given; nothing to delete".to_owned());
+    }
+    let Ok(id) = JobId::parse(raw_id) else {
+        return done(format!(
+            "unknown job id '{}'; nothing to delete",
+            hopper_common::excerpt(raw_id)
+        ));
+    };
+    match state.store.cancel(&id).await.map_err(GsvarError::store)? {
+        CancelOutcome::Missing => done(format!("unknown job id '{id}'; nothing to delete")),
+        CancelOutcome::Canceled => {
+            tracing::info!(job = %id, "queued job canceled");
+            done(format!("job {id} canceled before it started"))
+        }
+        CancelOutcome::AlreadyEnded(ended) => done(format!("job {id} had already ended ({ended})")),
+        CancelOutcome::Requested { worker } => match state.publisher.cancel(&id, &worker).await {
+            Ok(()) => {
+                tracing::info!(job = %id, %worker, "running job told to stop");
+                done(format!(
+                    "job {id} canceled; worker {worker} is terminating it"
+                ))
+            }
+            // The worker's control queue is gone with its connection: it is not running anything.
+            // The cancel is recorded, so the job ends canceled whenever its fate is settled.
+            Err(BrokerError::Unroutable(_)) => {
+                tracing::warn!(job = %id, %worker, "cancel for a job whose worker is not connected");
+                done(format!(
+                    "job {id} canceled; its worker {worker} is not connected"
+                ))
+            }
+            Err(error) => Err(GsvarError::broker(error)),
+        },
+    }
+}

@@ -1,0 +1,44 @@
+//! hopper-api: a stateless HTTP node. It checks tokens and requests, records jobs in Redis, publishes
+//! submit and cancel commands to RabbitMQ, and answers status from Redis. Any number of nodes can run
+//! behind a load balancer; none keeps state of its own.
+
+mod admission;
+mod config;
+mod gsvar;
+mod health;
+mod state;
+mod tokens;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+pub use admission::{Admission, JobRequest, Refusal};
+pub use config::ApiConfig;
+pub use state::AppState;
+pub use tokens::{Role, Tokens};
+
+/// The whole HTTP surface of a node.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/qe", post(gsvar::handle))
+        .route("/", post(gsvar::handle))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

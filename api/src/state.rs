@@ -1,0 +1,45 @@
+use std::sync::Arc;
+
+use hopper_common::{Publisher, Store};
+
+use crate::{Admission, ApiConfig, Tokens};
+
+/// Everything a request handler needs. Cloning is cheap: a pool handle and `Arc`s.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub publisher: Arc<Publisher>,
+    pub tokens: Arc<Tokens>,
+    pub admission: Arc<Admission>,
+    pub max_body: usize,
+}
+
+impl AppState {
+    /// Builds the state without connecting anywhere: the node starts, and reports not ready, while
+    /// Redis or RabbitMQ are down.
+    pub fn from_config(config: &ApiConfig) -> Result<Self, String> {
+        let tokens = config.tokens()?;
+        let connection = &config.connection;
+        let store = Store::new(
+            &connection.redis_url,
+            connection.namespace.clone(),
+            connection.retention,
+            usize::from(connection.redis_pool_size),
+        )
+        .map_err(|e| format!("bad setting HOPPER_REDIS_URL (--redis-url): {e}"))?;
+        Ok(Self {
+            store,
+            publisher: Arc::new(Publisher::new(
+                &connection.amqp_url,
+                connection.namespace.clone(),
+            )),
+            tokens: Arc::new(tokens),
+            admission: Arc::new(Admission {
+                work_roots: config.work_roots.0.clone(),
+                script_dirs: config.script_dirs.as_ref().map(|dirs| dirs.0.clone()),
+                max_threads: config.max_threads,
+            }),
+            max_body: config.max_body,
+        })
+    }
+}

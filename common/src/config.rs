@@ -1,0 +1,143 @@
+//! Settings every Hopper binary shares. Each is a flag and a `HOPPER_*` variable (clap reads both), is
+//! parsed once at start-up, and a bad value stops the binary with a message naming the setting.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::Namespace;
+
+/// Where Redis and RabbitMQ are, and the namespace this deployment lives in.
+#[derive(Args, Clone)]
+pub struct ConnectionArgs {
+    /// Redis URL; the job records live there.
+    #[arg(long, env = "HOPPER_REDIS_URL", default_value = "redis://127.0.0.1:6379",
+          value_parser = parse_redis_url)]
+    pub redis_url: String,
+
+    /// RabbitMQ (AMQP 0-9-1) URL; submit and cancel commands travel there.
+    #[arg(long, env = "HOPPER_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+          value_parser = parse_amqp_url)]
+    pub amqp_url: String,
+
+    /// Prefix of every Redis key and RabbitMQ queue of this deployment (letters, digits, '_', '-').
+    #[arg(long, env = "HOPPER_NAMESPACE", default_value = "hopper", value_parser = Namespace::parse)]
+    pub namespace: Namespace,
+
+    /// Keep ended jobs this long, then let Redis forget them (GSvar forgets its jobs after 60 days).
+    #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_duration)]
+    pub retention: Duration,
+
+    /// Largest number of Redis connections this process opens.
+    #[arg(long, env = "HOPPER_REDIS_POOL_SIZE", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub redis_pool_size: u16,
+}
+
+impl std::fmt::Debug for ConnectionArgs {
+    // The URLs may carry passwords; they never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionArgs")
+            .field("namespace", &self.namespace)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How this process logs.
+#[derive(Args, Clone, Debug)]
+pub struct TelemetryArgs {
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `hopper_worker=debug`).
+    #[arg(long, env = "HOPPER_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "HOPPER_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_redis_url(value: &str) -> Result<String, String> {
+    deadpool_redis::redis::Client::open(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("not a Redis URL ({e}); expected e.g. redis://127.0.0.1:6379"))
+}
+
+fn parse_amqp_url(value: &str) -> Result<String, String> {
+    value
+        .parse::<lapin::uri::AMQPUri>()
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("not an AMQP URL ({e}); expected e.g. amqp://user:pass@host:5672/%2f"))
+}
+
+/// Parses a duration such as `10s`, `500ms`, `60days`.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value)
+        .map_err(|e| format!("'{value}' is not a duration ({e}); write e.g. 10s, 5min, 60days"))
+}
+
+/// A colon-separated list of absolute paths (like `PATH`); empty entries are skipped.
+///
+/// A newtype, because clap would read a `Vec` field as a repeated flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathList(pub Vec<PathBuf>);
+
+impl PathList {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let paths: Vec<PathBuf> = value
+            .split(':')
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if paths.is_empty() {
+            return Err("needs at least one directory".to_owned());
+        }
+        if let Some(relative) = paths.iter().find(|p| !p.is_absolute()) {
+            return Err(format!("'{}' is not an absolute path", relative.display()));
+        }
+        Ok(Self(paths))
+    }
+}
+
+/// Parses the command line and environment into `T`, or exits with clap's message preceded by a line
+/// naming the `HOPPER_*` variable (and flag) at fault: operators mostly set variables, and clap's own
+/// message names only the flag.
+pub fn parse_or_exit<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|error| {
+        if let Some(settings) = settings_at_fault::<T>(&error) {
+            eprintln!(
+                "{}: bad or missing setting {settings}",
+                T::command().get_name()
+            );
+        }
+        error.exit()
+    })
+}
+
+fn settings_at_fault<T: clap::Parser>(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let flags: Vec<String> = match error.get(ContextKind::InvalidArg)? {
+        ContextValue::String(flag) => vec![flag.clone()],
+        ContextValue::Strings(flags) => flags.clone(),
+        _ => return None,
+    };
+    let command = T::command();
+    let named: Vec<String> = flags
+        .iter()
+        .filter_map(|flag| {
+            // clap shows a flag as `--listen <LISTEN>`.
+            let long = flag.trim_start_matches("--").split([' ', '=']).next()?;
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))?;
+            Some(format!("{} (--{long})", arg.get_env()?.to_string_lossy()))
+        })
+        .collect();
+    (!named.is_empty()).then(|| named.join(", "))
+}

@@ -1,0 +1,28 @@
+//! Errors of the shared infrastructure. Both mean "a dependency is unavailable or misbehaving": front doors
+//! log them once and answer 503, the worker hands the delivery back.
+
+/// Redis could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot get a Redis connection: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error("Redis command failed: {0}")]
+    Redis(#[from] deadpool_redis::redis::RedisError),
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("Redis returned something Hopper did not write: {0}")]
+    Corrupt(String),
+}
+
+/// RabbitMQ could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("RabbitMQ error: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("RabbitMQ did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("RabbitMQ refused the message for queue {0} (negative confirm)")]
+    Nacked(String),
+    #[error("RabbitMQ could not route the message to queue {0}")]
+    Unroutable(String),
+}

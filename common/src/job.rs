@@ -1,0 +1,269 @@
+//! The job model shared by every front door: what was asked ([`JobSpec`]), where it stands ([`JobState`]),
+//! and how it ended ([`Failure`]). Each front door maps these onto its own vocabulary in one place.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{QueueName, StoreError};
+
+/// A job's id: the decimal value of a Redis counter, so at most 10 characters of `[A-Za-z0-9_-]`
+/// (GSvar keeps it in a `varchar(10)` and pastes it into SQL).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JobId(String);
+
+impl JobId {
+    pub const MAX_LEN: usize = 10;
+
+    /// Accepts what a client sends back; anything that Hopper could not have issued is refused.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let ok = !value.is_empty()
+            && value.len() <= Self::MAX_LEN
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is not a Hopper job id",
+                crate::excerpt(value)
+            ))
+        }
+    }
+
+    pub(crate) fn from_counter(value: u64) -> Result<Self, StoreError> {
+        let id = value.to_string();
+        if id.len() > Self::MAX_LEN {
+            return Err(StoreError::Corrupt(format!(
+                "job counter reached {id}, longer than {} characters",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for JobId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
+}
+
+impl From<JobId> for String {
+    fn from(id: JobId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a job stands. `queued → running → succeeded | failed | canceled`, or `queued → canceled`;
+/// a submit refused for a lasting reason is born `failed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Canceled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "canceled" => Self::Canceled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a client asked for, after its front door checked it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobSpec {
+    pub threads: u32,
+    pub queues: Vec<QueueName>,
+    /// A bare file name, resolved by the worker inside its script directories.
+    pub script: String,
+    /// One argv token each; never passed through a shell.
+    pub args: Vec<String>,
+    pub working_directory: PathBuf,
+}
+
+/// Why a job failed. Stored as the fields `reason`, `exit_code`, `signal` and `message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The script exited with a non-zero code.
+    Exit(i32),
+    /// The script was killed by a signal.
+    Signal(i32),
+    /// The worker could not start the script (missing script, interpreter, directory...).
+    CouldNotStart(String),
+    /// The submit was refused for a lasting reason; the job never entered a queue.
+    Rejected(String),
+    /// Its worker was shut down while it ran, and terminated it.
+    WorkerShutdown,
+}
+
+impl Failure {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Exit(_) => "exit",
+            Self::Signal(_) => "signal",
+            Self::CouldNotStart(_) => "could_not_start",
+            Self::Rejected(_) => "rejected",
+            Self::WorkerShutdown => "worker_shutdown",
+        }
+    }
+
+    /// The fields written to the job hash.
+    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![("reason", self.reason().to_owned())];
+        match self {
+            Self::Exit(code) => fields.push(("exit_code", code.to_string())),
+            Self::Signal(signal) => fields.push(("signal", signal.to_string())),
+            Self::CouldNotStart(message) | Self::Rejected(message) => {
+                fields.push(("message", message.clone()))
+            }
+            Self::WorkerShutdown => {}
+        }
+        fields
+    }
+
+    fn from_fields(hash: &HashMap<String, String>) -> Option<Self> {
+        let message = || hash.get("message").cloned().unwrap_or_default();
+        let number = |field: &str| hash.get(field).and_then(|v| v.parse().ok());
+        Some(match hash.get("reason")?.as_str() {
+            "exit" => Self::Exit(number("exit_code")?),
+            "signal" => Self::Signal(number("signal")?),
+            "could_not_start" => Self::CouldNotStart(message()),
+            "rejected" => Self::Rejected(message()),
+            "worker_shutdown" => Self::WorkerShutdown,
+            _ => return None,
+        })
+    }
+}
+
+/// How a worker saw a job end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ending {
+    /// `None` for exit code 0.
+    pub failure: Option<Failure>,
+    /// Head and tail of stdout and stderr, at most [`crate::RESULT_LIMIT`] bytes.
+    pub output: String,
+}
+
+/// The answer to a worker's claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker now owns the job and must run it.
+    Claimed(JobSpec),
+    /// Someone else claimed it, or it was canceled: drop the message.
+    NotQueued(JobState),
+    /// Redis has no such job (expired, or the message is not ours).
+    Missing,
+}
+
+/// A job as stored in Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub state: JobState,
+    pub spec: JobSpec,
+    /// The queue it runs or ran in; `None` until a worker claimed it.
+    pub queue: Option<QueueName>,
+    pub worker: Option<String>,
+    pub host: Option<String>,
+    pub threads_granted: Option<u32>,
+    /// Unix milliseconds.
+    pub created_ms: u64,
+    pub started_ms: Option<u64>,
+    pub ended_ms: Option<u64>,
+    pub failure: Option<Failure>,
+    /// A remark from the worker, e.g. that it granted fewer threads than asked.
+    pub note: Option<String>,
+    pub output: String,
+    pub cancel_requested: bool,
+}
+
+impl Job {
+    pub(crate) fn from_hash(id: JobId, hash: HashMap<String, String>) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("job {id}: {what}"));
+        let state = hash
+            .get("state")
+            .and_then(|s| JobState::parse(s))
+            .ok_or_else(|| corrupt("missing or unknown state"))?;
+        let number = |field: &str| hash.get(field).and_then(|v| v.parse::<u64>().ok());
+        let text = |field: &str| hash.get(field).filter(|v| !v.is_empty()).cloned();
+        let args = match hash.get("args") {
+            Some(json) => serde_json::from_str(json).map_err(|_| corrupt("args are not JSON"))?,
+            None => Vec::new(),
+        };
+        let queues = hash
+            .get("queues")
+            .map(|list| {
+                list.split(',')
+                    .filter_map(|q| QueueName::parse(q).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            spec: JobSpec {
+                threads: number("threads").unwrap_or(1) as u32,
+                queues,
+                script: text("script").unwrap_or_default(),
+                args,
+                working_directory: text("workdir").unwrap_or_default().into(),
+            },
+            queue: text("queue").and_then(|q| QueueName::parse(&q).ok()),
+            worker: text("worker"),
+            host: text("host"),
+            threads_granted: number("threads_granted").map(|n| n as u32),
+            created_ms: number("created").unwrap_or(0),
+            started_ms: number("started"),
+            ended_ms: number("ended"),
+            failure: Failure::from_fields(&hash),
+            note: text("note"),
+            output: hash.get("output").cloned().unwrap_or_default(),
+            cancel_requested: hash.get("cancel").is_some_and(|v| v == "1"),
+            state,
+            id,
+        })
+    }
+}

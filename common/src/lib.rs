@@ -1,0 +1,32 @@
+//! What every Hopper process shares: the job model, the Redis store, the RabbitMQ topology, configuration,
+//! telemetry and shutdown.
+//!
+//! Everything outside this crate talks to Redis and RabbitMQ only through [`Store`] and [`Publisher`] /
+//! [`topology`], so the key layout, the Lua scripts and the queue names each live in one place.
+
+mod command;
+mod config;
+mod error;
+mod job;
+mod namespace;
+mod publisher;
+mod queue_name;
+mod shutdown;
+mod store;
+pub mod telemetry;
+mod text;
+pub mod topology;
+
+pub use command::Command;
+pub use config::{ConnectionArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit};
+pub use error::{BrokerError, StoreError};
+pub use job::{Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
+pub use namespace::Namespace;
+pub use publisher::Publisher;
+pub use queue_name::QueueName;
+pub use shutdown::shutdown_signal;
+pub use store::{CancelOutcome, Store};
+pub use text::{check_script_name, clip_middle, excerpt, signal_name};
+
+/// Largest output tail kept for a job (GSvar's `result`): 64 KiB, head and tail.
+pub const RESULT_LIMIT: usize = 64 * 1024;

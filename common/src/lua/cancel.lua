@@ -1,0 +1,20 @@
+-- A queued job becomes canceled at once (its messages are dropped when workers see them); a running job is
+-- marked cancel-requested and the caller tells its worker. Anything else has already ended.
+-- KEYS[1]: job. ARGV: now (ms), retention seconds (0: keep).
+local current = redis.call('HMGET', KEYS[1], 'state', 'worker')
+if not current[1] then
+  return {'missing'}
+end
+if current[1] == 'queued' then
+  redis.call('HSET', KEYS[1], 'state', 'canceled', 'ended', ARGV[1], 'cancel', '1')
+  local ttl = tonumber(ARGV[2])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+  end
+  return {'dequeued'}
+end
+if current[1] == 'running' then
+  redis.call('HSET', KEYS[1], 'cancel', '1')
+  return {'running', current[2]}
+end
+return {current[1]}

@@ -1,0 +1,178 @@
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{Channel, Connection, ConnectionProperties, PublisherConfirm};
+
+use crate::{BrokerError, Command, JobId, Namespace, QueueName, topology};
+
+/// How long a connect, a declare or a publisher confirm may take before the broker counts as unavailable.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Publishes commands with publisher confirms: a publish returns only once the broker has taken
+/// responsibility for the message.
+///
+/// The connection is opened on first use and re-opened when it is found closed, so an API node can start,
+/// and keep answering (with 503s), while RabbitMQ is down.
+pub struct Publisher {
+    url: String,
+    ns: Namespace,
+    link: tokio::sync::Mutex<Option<Arc<Link>>>,
+}
+
+struct Link {
+    // Kept so the connection lives as long as its channel.
+    _connection: Connection,
+    channel: Channel,
+    /// Job queues already declared on this connection; queues are declared on first use.
+    declared: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("ns", &self.ns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Publisher {
+    pub fn new(url: &str, ns: Namespace) -> Self {
+        Self {
+            url: url.to_owned(),
+            ns,
+            link: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Succeeds when the broker is reachable (for readiness checks).
+    pub async fn check(&self) -> Result<(), BrokerError> {
+        self.link().await.map(drop)
+    }
+
+    async fn link(&self) -> Result<Arc<Link>, BrokerError> {
+        // The lock is held across the connect on purpose: concurrent requests wait for one reconnect
+        // instead of each opening a connection.
+        let mut guard = self.link.lock().await;
+        if let Some(link) = guard.as_ref().filter(|l| l.channel.status().connected()) {
+            return Ok(link.clone());
+        }
+        let link = timed(async {
+            let connection =
+                Connection::connect(&self.url, ConnectionProperties::default()).await?;
+            let channel = connection.create_channel().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            Ok(Link {
+                _connection: connection,
+                channel,
+                declared: Mutex::default(),
+            })
+        })
+        .await?;
+        tracing::info!("connected to RabbitMQ");
+        let link = Arc::new(link);
+        *guard = Some(link.clone());
+        Ok(link)
+    }
+
+    /// Publishes a submit to the queue of every queue the job may run in and waits for every confirm.
+    /// All messages are sent before the first confirm is awaited, so a job listing many queues costs
+    /// about one broker round trip.
+    pub async fn submit(
+        &self,
+        job: &JobId,
+        threads: u32,
+        queues: &[QueueName],
+    ) -> Result<(), BrokerError> {
+        let link = self.link().await?;
+        let payload = Command::Submit {
+            job: job.clone(),
+            threads,
+        }
+        .encode();
+        let mut pending = Vec::with_capacity(queues.len());
+        for queue in queues {
+            let name = topology::job_queue(&self.ns, queue);
+            link.ensure_declared(&name).await?;
+            let confirm = link.send(&name, &payload).await?;
+            pending.push((name, confirm));
+        }
+        for (name, confirm) in pending {
+            link.confirmed(&name, confirm).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the worker that runs `job` to terminate it. [`BrokerError::Unroutable`] means that worker
+    /// is not connected.
+    pub async fn cancel(&self, job: &JobId, worker: &str) -> Result<(), BrokerError> {
+        let link = self.link().await?;
+        let payload = Command::Cancel { job: job.clone() }.encode();
+        link.publish(&topology::control_queue(&self.ns, worker), &payload)
+            .await
+    }
+}
+
+impl Link {
+    async fn ensure_declared(&self, name: &str) -> Result<(), BrokerError> {
+        if self.declared().contains(name) {
+            return Ok(());
+        }
+        timed(async { Ok(topology::declare_job_queue(&self.channel, name).await?) }).await?;
+        self.declared().insert(name.to_owned());
+        Ok(())
+    }
+
+    fn declared(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // A panic while holding this lock cannot leave the set inconsistent: recover it.
+        self.declared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn publish(&self, queue: &str, payload: &[u8]) -> Result<(), BrokerError> {
+        let confirm = self.send(queue, payload).await?;
+        self.confirmed(queue, confirm).await
+    }
+
+    /// Sends with `mandatory` set, so a message for a queue that does not exist comes back as
+    /// unroutable instead of being dropped by the broker.
+    async fn send(&self, queue: &str, payload: &[u8]) -> Result<PublisherConfirm, BrokerError> {
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
+        let properties = topology::message_properties();
+        timed(async {
+            Ok(self
+                .channel
+                .basic_publish("".into(), queue.into(), options, payload, properties)
+                .await?)
+        })
+        .await
+    }
+
+    async fn confirmed(&self, queue: &str, confirm: PublisherConfirm) -> Result<(), BrokerError> {
+        let confirmation = timed(async { Ok(confirm.await?) }).await?;
+        if confirmation.is_nack() {
+            return Err(BrokerError::Nacked(queue.to_owned()));
+        }
+        if confirmation.take_message().is_some() {
+            // The queue vanished (deleted by an operator): forget it so the next publish declares it.
+            self.declared().remove(queue);
+            return Err(BrokerError::Unroutable(queue.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+async fn timed<T>(
+    operation: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<T, BrokerError> {
+    tokio::time::timeout(BROKER_TIMEOUT, operation)
+        .await
+        .unwrap_or(Err(BrokerError::Timeout(BROKER_TIMEOUT)))
+}

@@ -1,0 +1,32 @@
+//! Logging, set up once per process.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, TelemetryArgs};
+
+/// Installs the global subscriber. Fails if the filter does not parse.
+pub fn init(args: &TelemetryArgs) -> Result<(), String> {
+    let filter = EnvFilter::try_new(&args.log).map_err(|e| {
+        format!(
+            "HOPPER_LOG / --log: '{}' is not a log filter: {e}",
+            args.log
+        )
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| format!("cannot install the logger: {e}"))
+}
+
+/// For tests: logs to the test harness's captured output, and tolerates being called many times.
+pub fn init_for_test() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

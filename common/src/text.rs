@@ -1,0 +1,109 @@
+//! Small text rules shared by the front doors and the worker.
+
+/// Shortens user input quoted back in an error, so a reply never echoes a megabyte.
+pub fn excerpt(value: &str) -> String {
+    const MAX: usize = 80;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+/// Cuts `text` to at most `limit` bytes by dropping its middle, keeping the head and the tail: the head
+/// says what a job set out to do, the tail how it ended.
+pub fn clip_middle(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let marker = format!("\n[... {} bytes omitted ...]\n", text.len() - limit);
+    let keep = limit.saturating_sub(marker.len());
+    let head_end = floor_char_boundary(text, keep / 2);
+    let tail_start = ceil_char_boundary(text, text.len() - (keep - keep / 2));
+    format!("{}{marker}{}", &text[..head_end], &text[tail_start..])
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn ceil_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index += 1;
+    }
+    index
+}
+
+/// A script is a bare file name: no directory part, nothing hidden (which also rules out `..`), no
+/// control characters. Checked by the API at submit and by the worker again before it runs anything.
+pub fn check_script_name(script: &str) -> Result<(), String> {
+    let safe = !script.is_empty()
+        && script.len() <= 255
+        && !script.starts_with('.')
+        && !script.contains(['/', '\\'])
+        && !script.chars().any(char::is_control);
+    if safe {
+        Ok(())
+    } else {
+        Err(format!(
+            "script '{}' is not a bare file name",
+            excerpt(script)
+        ))
+    }
+}
+
+/// The conventional name of a Linux signal number, for messages.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clipped text stays within the limit, keeps both ends and never splits a character.
+    #[test]
+    fn clip_middle_keeps_head_and_tail_within_limit() {
+        let text = format!("HEAD{}TAIL", "é".repeat(50_000));
+        let clipped = clip_middle(&text, 1000);
+        assert!(clipped.len() <= 1000, "{} bytes", clipped.len());
+        assert!(clipped.starts_with("HEAD") && clipped.ends_with("TAIL"));
+        assert!(clipped.contains("bytes omitted"));
+        assert_eq!(clip_middle("short", 1000), "short");
+    }
+
+    /// Names with a directory part, hidden names and `..` are refused.
+    #[test]
+    fn script_names_must_be_bare() {
+        for bad in [
+            "",
+            "../x.php",
+            "a/b.php",
+            "..",
+            ".hidden.php",
+            "x\n.php",
+            "a\\b",
+        ] {
+            assert!(check_script_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(check_script_name("analyze.php").is_ok());
+    }
+}

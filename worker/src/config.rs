@@ -1,0 +1,110 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use hopper_common::{ConnectionArgs, PathList, QueueName, TelemetryArgs, parse_duration};
+
+use crate::Interpreters;
+
+/// hopper-worker: runs the jobs of the queues this host serves. Run one per compute host.
+///
+/// Every setting is a flag and a HOPPER_* environment variable; the flag wins.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "hopper-worker", version)]
+pub struct WorkerConfig {
+    /// Comma-separated queues this worker serves, e.g. `default_srv010,priority_srv010` (megSAP's queue
+    /// names; GSvar's `queues_*` settings list them).
+    #[arg(long, env = "HOPPER_QUEUES", value_parser = QueueList::parse)]
+    pub queues: QueueList,
+
+    /// Thread slots of this host. A job takes as many slots as it asks threads; a job asking more than
+    /// this runs alone, with all of them. Default: the number of CPUs.
+    #[arg(long, env = "HOPPER_THREADS", default_value_t = default_threads(),
+          value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub threads: u32,
+
+    /// Colon-separated directories scripts are looked up in, first match wins (megSAP's `src/Pipelines`).
+    #[arg(long, env = "HOPPER_SCRIPT_DIRS", value_parser = PathList::parse)]
+    pub script_dirs: PathList,
+
+    /// Directory for each job's `<id>.out` and `<id>.err`; created if missing.
+    #[arg(long, env = "HOPPER_LOG_DIR")]
+    pub log_dir: PathBuf,
+
+    /// Colon-separated directories a job's working directory must lie under.
+    #[arg(long, env = "HOPPER_WORK_ROOTS", value_parser = PathList::parse)]
+    pub work_roots: PathList,
+
+    /// Interpreter by script extension, `ext=command` comma-separated; a command may carry arguments
+    /// (`php=php -d memory_limit=-1`). A script with no mapping must be executable and runs directly.
+    #[arg(long, env = "HOPPER_INTERPRETERS", default_value = "php=php,sh=sh,py=python3",
+          value_parser = Interpreters::parse)]
+    pub interpreters: Interpreters,
+
+    /// How long a canceled job's process group has between SIGTERM and SIGKILL.
+    #[arg(long, env = "HOPPER_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub kill_grace: Duration,
+
+    /// This worker's identity, unique among running workers (default: the host name). Jobs record it,
+    /// and cancel commands find the worker by it.
+    #[arg(long, env = "HOPPER_WORKER_ID", default_value_t = default_worker_id(),
+          value_parser = parse_worker_id)]
+    pub worker_id: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// Comma-separated queue names; a newtype because clap reads a `Vec` field as a repeated flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueList(pub Vec<QueueName>);
+
+impl QueueList {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let mut queues: Vec<QueueName> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(QueueName::parse)
+            .collect::<Result<_, _>>()?;
+        queues.sort();
+        queues.dedup();
+        if queues.is_empty() {
+            return Err("needs at least one queue name".to_owned());
+        }
+        Ok(Self(queues))
+    }
+}
+
+fn default_threads() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+pub(crate) fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn default_worker_id() -> String {
+    host_name()
+}
+
+fn parse_worker_id(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "worker id '{value}' must be 1-64 characters of letters, digits, '_', '-', '.'"
+        ))
+    }
+}

@@ -1,0 +1,172 @@
+//! The worker's consumers, one per served queue, each on its own channel.
+//!
+//! RabbitMQ applies `basic.qos` only to consumers created after it, so changing a consumer's prefetch
+//! means cancelling it and consuming again. A cancelled consumer's stream still yields every delivery
+//! the broker sent before `cancel-ok`, and each of those reaches the dispatcher, so none is left unacked.
+
+use std::collections::HashMap;
+
+use futures_lite::StreamExt;
+use hopper_common::{Namespace, QueueName, topology};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, Consumer};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::dispatcher::Event;
+
+pub(crate) struct QueueConsumers {
+    worker_id: String,
+    channels: Vec<(QueueName, String, Channel)>,
+    active: HashMap<QueueName, Active>,
+    generation: u64,
+    events: UnboundedSender<Event>,
+}
+
+struct Active {
+    tag: String,
+    prefetch: u16,
+    generation: u64,
+}
+
+impl std::fmt::Debug for QueueConsumers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueConsumers")
+            .field("queues", &self.active.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueueConsumers {
+    /// Opens a channel per queue and declares the queues; consumes nothing yet.
+    pub(crate) async fn open(
+        connection: &Connection,
+        ns: &Namespace,
+        queues: &[QueueName],
+        worker_id: &str,
+        events: UnboundedSender<Event>,
+    ) -> Result<Self, lapin::Error> {
+        let mut channels = Vec::with_capacity(queues.len());
+        for queue in queues {
+            let channel = connection.create_channel().await?;
+            let name = topology::job_queue(ns, queue);
+            topology::declare_job_queue(&channel, &name).await?;
+            channels.push((queue.clone(), name, channel));
+        }
+        Ok(Self {
+            worker_id: worker_id.to_owned(),
+            channels,
+            active: HashMap::new(),
+            generation: 0,
+            events,
+        })
+    }
+
+    pub(crate) fn queues(&self) -> impl Iterator<Item = &QueueName> {
+        self.channels.iter().map(|(queue, _, _)| queue)
+    }
+
+    /// Whether `generation` is the live consumer of `queue` (and not one cancelled on purpose).
+    pub(crate) fn is_current(&self, queue: &QueueName, generation: u64) -> bool {
+        self.active
+            .get(queue)
+            .is_some_and(|active| active.generation == generation)
+    }
+
+    /// Makes `queue`'s consumer have this prefetch; 0 means no consumer at all (a prefetch of 0 would
+    /// mean "unlimited" to RabbitMQ).
+    pub(crate) async fn set_prefetch(
+        &mut self,
+        queue: &QueueName,
+        prefetch: u16,
+    ) -> Result<(), lapin::Error> {
+        if self.active.get(queue).map_or(0, |a| a.prefetch) == prefetch {
+            return Ok(());
+        }
+        let Some((_, name, channel)) = self.channels.iter().find(|(q, _, _)| q == queue) else {
+            return Ok(());
+        };
+        if let Some(old) = self.active.remove(queue) {
+            channel
+                .basic_cancel(old.tag.as_str().into(), BasicCancelOptions::default())
+                .await?;
+        }
+        if prefetch == 0 {
+            return Ok(());
+        }
+        self.generation += 1;
+        let tag = format!("{}/{}/{}", self.worker_id, queue, self.generation);
+        channel
+            .basic_qos(prefetch, BasicQosOptions { global: false })
+            .await?;
+        let consumer = channel
+            .basic_consume(
+                name.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tokio::spawn(forward(
+            queue.clone(),
+            self.generation,
+            consumer,
+            self.events.clone(),
+        ));
+        self.active.insert(
+            queue.clone(),
+            Active {
+                tag,
+                prefetch,
+                generation: self.generation,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops consuming and closes the channels; the broker requeues whatever was delivered and not yet
+    /// acked.
+    pub(crate) async fn close(&mut self) {
+        self.active.clear();
+        for (queue, _, channel) in &self.channels {
+            if let Err(error) = channel.close(200, "worker stopping".into()).await {
+                tracing::debug!(%queue, %error, "closing a consumer channel failed");
+            }
+        }
+    }
+}
+
+/// Hands every delivery of one consumer to the dispatcher, then says the consumer ended.
+async fn forward(
+    queue: QueueName,
+    generation: u64,
+    mut consumer: Consumer,
+    events: UnboundedSender<Event>,
+) {
+    while let Some(item) = consumer.next().await {
+        match item {
+            Ok(delivery) => {
+                let event = Event::Delivery {
+                    queue: queue.clone(),
+                    delivery,
+                };
+                if events.send(event).is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                let _ = events.send(Event::ConsumerEnded {
+                    queue,
+                    generation,
+                    error: Some(error),
+                });
+                return;
+            }
+        }
+    }
+    let _ = events.send(Event::ConsumerEnded {
+        queue,
+        generation,
+        error: None,
+    });
+}

@@ -1,0 +1,53 @@
+//! The worker's control queue, on which API nodes send cancel commands for the jobs it runs.
+
+use std::sync::Arc;
+
+use futures_lite::StreamExt;
+use hopper_common::{Command, Namespace, topology};
+use lapin::Connection;
+use lapin::options::BasicConsumeOptions;
+use lapin::types::FieldTable;
+
+use crate::running::Running;
+
+/// Declares this worker's control queue and obeys what arrives on it until the connection closes.
+pub(crate) async fn listen(
+    connection: &Connection,
+    ns: &Namespace,
+    worker_id: &str,
+    running: Arc<Running>,
+) -> Result<tokio::task::JoinHandle<()>, lapin::Error> {
+    let channel = connection.create_channel().await?;
+    let name = topology::control_queue(ns, worker_id);
+    topology::declare_control_queue(&channel, &name).await?;
+    // No acks: a cancel is idempotent and recorded in Redis before it is sent, so a lost one is only
+    // a delay, never a wrong state.
+    let options = BasicConsumeOptions {
+        no_ack: true,
+        ..Default::default()
+    };
+    let mut consumer = channel
+        .basic_consume(
+            name.as_str().into(),
+            "control".into(),
+            options,
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(tokio::spawn(async move {
+        let _channel = channel;
+        while let Some(item) = consumer.next().await {
+            match item.map(|delivery| Command::decode(&delivery.data)) {
+                Ok(Ok(Command::Cancel { job })) => {
+                    let held = running.cancel(&job);
+                    tracing::info!(job = %job, held, "cancel command received");
+                }
+                Ok(other) => tracing::warn!(?other, "unexpected message on the control queue"),
+                Err(error) => {
+                    tracing::error!(%error, "control queue consumer failed");
+                    return;
+                }
+            }
+        }
+    }))
+}

@@ -1,0 +1,325 @@
+//! The worker's one decision-maker: it owns the thread slots, decides for every delivery whether the job
+//! fits now, starts job tasks, and keeps each consumer's prefetch equal to the free slots.
+//!
+//! Deliveries are acked right after the claim in Redis (long jobs would otherwise hit RabbitMQ's
+//! `consumer_timeout`), so the broker's unacked count says nothing about running jobs; prefetch is what
+//! keeps the broker from sending more than the free slots, and it is re-set whenever they change.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hopper_common::{Claim, Command, Ending, JobId, QueueName, Store};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::consumers::QueueConsumers;
+use crate::runner::{Assignment, Runner};
+use crate::running::Running;
+use crate::slots::Slots;
+
+/// Pause before handing back a delivery that could not be claimed because Redis failed, so a Redis
+/// outage does not turn into a tight redelivery loop.
+const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub(crate) enum Event {
+    Delivery {
+        queue: QueueName,
+        delivery: Delivery,
+    },
+    ConsumerEnded {
+        queue: QueueName,
+        generation: u64,
+        error: Option<lapin::Error>,
+    },
+    JobDone {
+        threads: u32,
+    },
+}
+
+/// What job tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) runner: Runner,
+    pub(crate) running: Arc<Running>,
+    pub(crate) worker_id: String,
+    pub(crate) host: String,
+}
+
+pub(crate) struct Dispatcher {
+    slots: Slots,
+    /// Queues whose last delivery did not fit the free slots: not consumed until a job ends, so an
+    /// oversized head-of-queue job is not bounced back and forth in a tight loop.
+    blocked: HashSet<QueueName>,
+    consumers: QueueConsumers,
+    events: UnboundedReceiver<Event>,
+    sender: UnboundedSender<Event>,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+    /// Cancelled on shutdown or when the dispatcher fails: every running job is then terminated.
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("slots", &self.slots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        threads: u32,
+        consumers: QueueConsumers,
+        channel: (UnboundedSender<Event>, UnboundedReceiver<Event>),
+        shared: Arc<Shared>,
+        shutdown: &CancellationToken,
+    ) -> Self {
+        Self {
+            slots: Slots::new(threads),
+            blocked: HashSet::new(),
+            consumers,
+            sender: channel.0,
+            events: channel.1,
+            shared,
+            tracker: TaskTracker::new(),
+            stop: shutdown.child_token(),
+        }
+    }
+
+    /// Serves until shutdown (then terminates running jobs and records them) or until the broker
+    /// connection fails.
+    pub(crate) async fn run(mut self) -> anyhow::Result<()> {
+        let result = self.serve().await;
+        self.stop.cancel();
+        self.consumers.close().await;
+        self.tracker.close();
+        self.tracker.wait().await;
+        result
+    }
+
+    async fn serve(&mut self) -> anyhow::Result<()> {
+        self.sync_consumers().await?;
+        loop {
+            let event = tokio::select! {
+                () = self.stop.cancelled() => return Ok(()),
+                event = self.events.recv() => event,
+            };
+            // The dispatcher holds a sender itself, so the channel never closes.
+            let Some(event) = event else { return Ok(()) };
+            self.handle(event)?;
+            // Take everything already waiting before touching the consumers: one re-creation serves a
+            // whole burst of slot changes.
+            while let Ok(event) = self.events.try_recv() {
+                self.handle(event)?;
+            }
+            self.sync_consumers().await?;
+        }
+    }
+
+    fn handle(&mut self, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::Delivery { queue, delivery } => self.on_delivery(queue, delivery),
+            Event::JobDone { threads } => {
+                self.slots.give_back(threads);
+                self.blocked.clear();
+            }
+            Event::ConsumerEnded {
+                queue,
+                generation,
+                error,
+            } => {
+                if self.consumers.is_current(&queue, generation) {
+                    let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
+                    anyhow::bail!("lost the consumer of queue {queue}: {why}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_delivery(&mut self, queue: QueueName, delivery: Delivery) {
+        let (job, threads) = match Command::decode(&delivery.data) {
+            Ok(Command::Submit { job, threads }) => (job, threads),
+            other => {
+                tracing::warn!(%queue, ?other, "dropping a message that is not a job submit");
+                settle(delivery, Settle::Drop);
+                return;
+            }
+        };
+        let granted = self.slots.grant(threads);
+        if !self.slots.try_take(granted) {
+            // No room now: hand it back for another worker (or for us, once a job ends).
+            tracing::debug!(%job, threads, free = self.slots.free(), "job does not fit now, handed back");
+            self.blocked.insert(queue);
+            settle(delivery, Settle::HandBack);
+            return;
+        }
+        let note = (threads > granted).then(|| {
+            format!(
+                "asked for {threads} threads; worker {} has {granted}, so the job ran alone with all of them",
+                self.shared.worker_id
+            )
+        });
+        let cancel = self.shared.running.insert(job.clone());
+        let order = Order {
+            job,
+            queue,
+            threads: granted,
+            note,
+            delivery,
+            cancel,
+        };
+        let span = tracing::info_span!("job", job.id = %order.job, queue = %order.queue);
+        let task = run_order(
+            self.shared.clone(),
+            order,
+            self.stop.clone(),
+            self.sender.clone(),
+        );
+        self.tracker.spawn(task.instrument(span));
+    }
+
+    async fn sync_consumers(&mut self) -> Result<(), lapin::Error> {
+        let queues: Vec<QueueName> = self.consumers.queues().cloned().collect();
+        let free = u16::try_from(self.slots.free()).unwrap_or(u16::MAX);
+        for queue in queues {
+            let prefetch = if self.blocked.contains(&queue) {
+                0
+            } else {
+                free
+            };
+            self.consumers.set_prefetch(&queue, prefetch).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A delivery that got its slots, on its way to be claimed and run.
+struct Order {
+    job: JobId,
+    queue: QueueName,
+    threads: u32,
+    note: Option<String>,
+    delivery: Delivery,
+    cancel: CancellationToken,
+}
+
+async fn run_order(
+    shared: Arc<Shared>,
+    order: Order,
+    stop: CancellationToken,
+    done: UnboundedSender<Event>,
+) {
+    let Order {
+        job,
+        queue,
+        threads,
+        note,
+        delivery,
+        cancel,
+    } = order;
+    if stop.is_cancelled() {
+        settle(delivery, Settle::HandBack);
+    } else {
+        let claim = shared
+            .store
+            .claim(
+                &job,
+                &shared.worker_id,
+                &shared.host,
+                &queue,
+                threads,
+                note.as_deref(),
+            )
+            .await;
+        match claim {
+            Ok(Claim::Claimed(spec)) => {
+                settle(delivery, Settle::Done);
+                let assignment = Assignment {
+                    id: &job,
+                    spec: &spec,
+                    queue: &queue,
+                    threads,
+                };
+                let ending = shared.runner.run(assignment, &cancel, &stop).await;
+                record(&shared.store, &job, &shared.worker_id, &ending).await;
+            }
+            Ok(Claim::NotQueued(state)) => {
+                tracing::debug!(%state, "job is no longer queued; message dropped");
+                settle(delivery, Settle::Done);
+            }
+            Ok(Claim::Missing) => {
+                tracing::warn!("message for a job Redis does not know; dropped");
+                settle(delivery, Settle::Done);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot claim job; handing it back");
+                tokio::time::sleep(STORE_RETRY_PAUSE).await;
+                settle(delivery, Settle::HandBack);
+            }
+        }
+    }
+    shared.running.remove(&job);
+    let _ = done.send(Event::JobDone { threads });
+}
+
+/// Writes how a job ended, retrying for a while if Redis is unavailable: a final state must not be
+/// dropped because of a short outage.
+async fn record(store: &Store, job: &JobId, worker: &str, ending: &Ending) {
+    const ATTEMPTS: u32 = 60;
+    for attempt in 1..=ATTEMPTS {
+        match store.finish(job, worker, ending).await {
+            Ok(Some(state)) => return tracing::info!(%state, "job ended"),
+            Ok(None) => {
+                return tracing::warn!(
+                    "job no longer belongs to this worker; its end is not recorded"
+                );
+            }
+            Err(error) if attempt < ATTEMPTS => {
+                tracing::warn!(%error, attempt, "cannot record the job's end yet; retrying");
+                tokio::time::sleep(STORE_RETRY_PAUSE).await;
+            }
+            Err(error) => tracing::error!(%error, "giving up recording the job's end"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    /// Claimed, or known to need no run: ack.
+    Done,
+    /// Not taken here: requeue for any worker.
+    HandBack,
+    /// Not a job: reject without requeue.
+    Drop,
+}
+
+/// Acks, requeues or drops a delivery without holding up the caller.
+fn settle(delivery: Delivery, how: Settle) {
+    tokio::spawn(async move {
+        let result = match how {
+            Settle::Done => delivery.ack(BasicAckOptions::default()).await,
+            Settle::HandBack => {
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
+            }
+            Settle::Drop => delivery.reject(BasicRejectOptions { requeue: false }).await,
+        };
+        if let Err(error) = result {
+            // The channel closed; the broker requeues the delivery itself.
+            tracing::debug!(%error, ?how, "cannot settle delivery");
+        }
+    });
+}

@@ -1,0 +1,138 @@
+//! Running one claimed job: spawn its script in its own process group, wait for it to end or be
+//! canceled, and say how it ended.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use hopper_common::{Ending, Failure, JobId, JobSpec, QueueName, RESULT_LIMIT};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use crate::launch::{Launch, Launcher};
+use crate::output;
+use crate::process_group::ProcessGroup;
+
+/// Room left in [`RESULT_LIMIT`] for the lines a front door puts before the output.
+const HEADER_ROOM: usize = 1024;
+
+/// Runs scripts.
+#[derive(Debug, Clone)]
+pub(crate) struct Runner {
+    pub(crate) launcher: Launcher,
+    pub(crate) log_dir: PathBuf,
+    pub(crate) kill_grace: Duration,
+    pub(crate) worker_id: String,
+}
+
+/// One job to run, as claimed.
+#[derive(Debug)]
+pub(crate) struct Assignment<'a> {
+    pub(crate) id: &'a JobId,
+    pub(crate) spec: &'a JobSpec,
+    pub(crate) queue: &'a QueueName,
+    pub(crate) threads: u32,
+}
+
+impl Runner {
+    /// Runs the job to its end. `cancel` (a client's delete) and `shutdown` (the worker stopping) both
+    /// terminate the process group; only the recorded reason differs.
+    pub(crate) async fn run(
+        &self,
+        job: Assignment<'_>,
+        cancel: &CancellationToken,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let launch = match self.launcher.plan(job.spec) {
+            Ok(launch) => launch,
+            Err(why) => return could_not_start(why),
+        };
+        if cancel.is_cancelled() || shutdown.is_cancelled() {
+            return could_not_start("stopped before it started".to_owned());
+        }
+        let stdout = self.log_dir.join(format!("{}.out", job.id));
+        let stderr = self.log_dir.join(format!("{}.err", job.id));
+        let mut command = match self.command(&job, &launch, &stdout, &stderr) {
+            Ok(command) => command,
+            Err(why) => return could_not_start(why),
+        };
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                let program = launch.program.to_string_lossy();
+                return could_not_start(format!("cannot run '{program}': {error}"));
+            }
+        };
+        let Some(group) = ProcessGroup::of(&child) else {
+            return could_not_start("the script exited before it could be tracked".to_owned());
+        };
+        tracing::info!(pid = ?child.id(), "script started");
+        let mut interrupted = false;
+        let status = tokio::select! {
+            status = child.wait() => status,
+            () = cancel.cancelled() => group.terminate(&mut child, self.kill_grace).await,
+            () = shutdown.cancelled() => {
+                interrupted = true;
+                group.terminate(&mut child, self.kill_grace).await
+            }
+        };
+        group.reap_leftovers();
+        let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
+        let failure = match status {
+            _ if interrupted => Some(Failure::WorkerShutdown),
+            Ok(status) => failure_of(status),
+            Err(error) => Some(Failure::CouldNotStart(format!(
+                "cannot wait for the script: {error}"
+            ))),
+        };
+        tracing::info!(?failure, "script ended");
+        Ending { failure, output }
+    }
+
+    fn command(
+        &self,
+        job: &Assignment<'_>,
+        launch: &Launch,
+        stdout: &std::path::Path,
+        stderr: &std::path::Path,
+    ) -> Result<Command, String> {
+        let open = |path: &std::path::Path| {
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write log file {}: {e}", path.display()))
+        };
+        let mut command = Command::new(&launch.program);
+        command
+            .args(&launch.args)
+            .current_dir(&launch.working_directory)
+            .stdin(Stdio::null())
+            .stdout(open(stdout)?)
+            .stderr(open(stderr)?)
+            // Its own process group, so a cancel reaches everything the script started.
+            .process_group(0)
+            // If the worker dies while awaiting, the script does not outlive it unseen.
+            .kill_on_drop(true)
+            .env("HOPPER_JOB_ID", job.id.as_str())
+            .env("HOPPER_QUEUE", job.queue.as_str())
+            .env("HOPPER_THREADS", job.threads.to_string())
+            .env("HOPPER_WORKER_ID", &self.worker_id);
+        Ok(command)
+    }
+}
+
+fn could_not_start(why: String) -> Ending {
+    tracing::warn!(%why, "job could not start");
+    Ending {
+        failure: Some(Failure::CouldNotStart(why)),
+        output: String::new(),
+    }
+}
+
+fn failure_of(status: ExitStatus) -> Option<Failure> {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => None,
+        (Some(code), _) => Some(Failure::Exit(code)),
+        (None, Some(signal)) => Some(Failure::Signal(signal)),
+        (None, None) => Some(Failure::Exit(-1)),
+    }
+}
