@@ -1,0 +1,136 @@
+//! The broker topology, confirms before answers, and what clients see when Redis or RabbitMQ is down.
+
+use lapin::options::QueueDeclareOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Connection, ConnectionProperties};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TOKEN, TestEnv, amqp_url};
+
+/// Declaring `name` as a classic queue must fail if it exists as a quorum queue.
+async fn is_quorum(name: &str) -> bool {
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("AMQP");
+    let channel = connection.create_channel().await.expect("channel");
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("classic".into()),
+    );
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let classic = channel.queue_declare(name.into(), options, arguments).await;
+    let _ = connection.close(200, "done".into()).await;
+    match classic {
+        Ok(_) => false,
+        Err(error) => {
+            error.to_string().contains("PRECONDITION_FAILED")
+                && error.to_string().contains("quorum")
+        }
+    }
+}
+
+/// With no worker running, a submit's messages are already in every listed queue when the client gets
+/// its answer (published with confirms), and the API declared them as durable quorum queues.
+#[tokio::test]
+async fn submit_is_confirmed_in_every_listed_queue_before_the_answer() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let (a, b) = (env.amqp_queue("qa"), env.amqp_queue("qb"));
+    api.submit("analyze.php", &[], &["qa", "qb"]).await;
+    assert_eq!(env.queue_counts(&a).await, Some((1, 0)));
+    assert_eq!(env.queue_counts(&b).await, Some((1, 0)));
+    assert!(is_quorum(&a).await, "{a} is not a quorum queue");
+}
+
+/// A worker declares the queues it serves at start, as durable quorum queues.
+#[tokio::test]
+async fn worker_declares_its_queues_at_start() {
+    let env = TestEnv::new();
+    let _worker = env.worker("w1", &["only_here"], 1).await;
+    let name = env.amqp_queue("only_here");
+    assert_eq!(env.queue_counts(&name).await, Some((0, 1)));
+    assert!(is_quorum(&name).await);
+}
+
+/// With Redis unreachable every action answers 503 with a JSON body, and /readyz says not ready.
+#[tokio::test]
+async fn unreachable_redis_answers_503() {
+    let env = TestEnv::new();
+    let api = env
+        .api_with(env.api_flags().set("--redis-url", "redis://127.0.0.1:1"))
+        .await;
+    env.amqp_queue("default");
+    for body in [
+        api.submit_body("analyze.php", &[], &["default"]),
+        json!({"action": "update", "token": TOKEN, "qe_job_id": "1"}),
+        json!({"action": "delete", "token": TOKEN, "qe_job_id": "1"}),
+    ] {
+        let (status, reply) = api.post(&body).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{reply}");
+        assert!(
+            reply["result"]
+                .as_str()
+                .is_some_and(|r| r.contains("Redis")),
+            "{reply}"
+        );
+        assert_eq!(reply["exit_code"], 1);
+    }
+    let readiness = reqwest::get(format!("{}/readyz", api.url))
+        .await
+        .expect("readyz");
+    assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// With RabbitMQ unreachable a submit answers 503 and leaves no job behind that looks queued.
+#[tokio::test]
+async fn unreachable_broker_answers_503_and_leaves_no_job() {
+    let env = TestEnv::new();
+    let api = env
+        .api_with(
+            env.api_flags()
+                .set("--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2f"),
+        )
+        .await;
+    let (status, reply) = api
+        .post(&api.submit_body("analyze.php", &[], &["default"]))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{reply}");
+    assert!(
+        reply["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("RabbitMQ")),
+        "{reply}"
+    );
+    assert!(
+        env.job_keys().await.is_empty(),
+        "a job was left behind: {:?}",
+        env.job_keys().await
+    );
+    let readiness = reqwest::get(format!("{}/readyz", api.url))
+        .await
+        .expect("readyz");
+    assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = readiness.json().await.expect("JSON");
+    assert_eq!(body["redis"], "ok");
+    assert_ne!(body["rabbitmq"], "ok");
+}
+
+/// /healthz always answers; /readyz answers 200 when Redis and RabbitMQ are both reachable.
+#[tokio::test]
+async fn health_and_readiness() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let health = reqwest::get(format!("{}/healthz", api.url))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    let readiness = reqwest::get(format!("{}/readyz", api.url))
+        .await
+        .expect("readyz");
+    assert_eq!(readiness.status(), StatusCode::OK);
+}

@@ -1,0 +1,137 @@
+//! Delete: a queued job never starts; a running job's whole process group is terminated.
+
+use crate::helpers::{TestEnv, eventually};
+
+/// Whether a process is gone: no such pid, or a zombie nobody reaped yet (it runs nothing anymore).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(") ")
+            .next()
+            .is_some_and(|rest| rest.starts_with('Z')),
+    }
+}
+
+/// Deleting a queued job answers 0, update then says canceled, and the job never starts even once a
+/// worker serves its queue.
+#[tokio::test]
+async fn deleted_queued_job_never_starts() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let queue = env.amqp_queue("default");
+    let id = api.submit("hold.php", &[], &["default"]).await;
+    let reply = api.delete(&id).await;
+    assert_eq!(reply["exit_code"], 0, "{reply}");
+    let update = api.update(&id).await;
+    assert_eq!(update["status"], "error", "{update}");
+    assert!(
+        update["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("canceled")),
+        "{update}"
+    );
+
+    let _worker = env.worker("w1", &["default"], 2).await;
+    let sentinel = api.submit("analyze.php", &[], &["default"]).await;
+    assert_eq!(api.until_ended(&sentinel).await["status"], "finished");
+    eventually("the canceled job's message to be dropped", || async {
+        (env.queue_counts(&queue).await? == (0, 1)).then_some(())
+    })
+    .await;
+    assert!(
+        !env.path(&format!("{id}.started")).exists(),
+        "a canceled job ran"
+    );
+    assert!(
+        !env.logs.join(format!("{id}.out")).exists(),
+        "a canceled job ran"
+    );
+    let job = env.job(&id).await.expect("job");
+    assert_eq!(job.state, hopper_common::JobState::Canceled);
+    assert_eq!(api.update(&id).await["status"], "error");
+}
+
+/// Deleting a running job answers 0 at once, update says canceled, and the script and the child it
+/// started are gone afterwards; the worker records the job canceled.
+#[tokio::test]
+async fn deleted_running_job_loses_its_whole_process_group() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["default"], 2).await;
+    let id = api.submit("hold.php", &["-child"], &["default"]).await;
+    let pids = env.started_pids(&id).await;
+    assert_eq!(pids.len(), 2, "script and child");
+    assert!(pids.iter().all(|&pid| !gone(pid)));
+    let reply = api.delete(&id).await;
+    assert_eq!(reply["exit_code"], 0, "{reply}");
+    let update = api.update(&id).await;
+    assert_eq!(update["status"], "error", "{update}");
+    assert!(
+        update["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("canceled")),
+        "{update}"
+    );
+    for pid in pids {
+        eventually(&format!("process {pid} to be gone"), || async {
+            gone(pid).then_some(())
+        })
+        .await;
+    }
+    let job = eventually("the end to be recorded", || async {
+        env.job(&id).await.filter(|job| job.state.is_final())
+    })
+    .await;
+    assert_eq!(job.state, hopper_common::JobState::Canceled, "{job:?}");
+    assert!(job.ended_ms.is_some());
+}
+
+/// A script that ignores SIGTERM gets SIGTERM first, then SIGKILL after the grace period.
+#[tokio::test]
+async fn job_ignoring_sigterm_is_killed_after_the_grace() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env
+        .worker_with(
+            env.worker_flags("w1", &["default"], 1)
+                .set("--kill-grace", "1s"),
+        )
+        .await;
+    let id = api.submit("stubborn.sh", &[], &["default"]).await;
+    let pids = env.started_pids(&id).await;
+    assert_eq!(api.delete(&id).await["exit_code"], 0);
+    eventually("the stubborn script to be killed", || async {
+        gone(pids[0]).then_some(())
+    })
+    .await;
+    let terms = std::fs::read_to_string(env.path(&format!("{id}.term"))).unwrap_or_default();
+    assert!(
+        terms.contains("term"),
+        "SIGTERM was not sent before SIGKILL"
+    );
+    let job = eventually("the end to be recorded", || async {
+        env.job(&id).await.filter(|job| job.state.is_final())
+    })
+    .await;
+    assert_eq!(job.state, hopper_common::JobState::Canceled);
+}
+
+/// Deleting a job that already ended answers 0 and leaves its outcome as it was.
+#[tokio::test]
+async fn delete_of_ended_job_keeps_its_outcome() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["default"], 1).await;
+    let id = api.submit("analyze.php", &[], &["default"]).await;
+    assert_eq!(api.until_ended(&id).await["status"], "finished");
+    let reply = api.delete(&id).await;
+    assert_eq!(reply["exit_code"], 0, "{reply}");
+    assert!(
+        reply["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("already ended")),
+        "{reply}"
+    );
+    assert_eq!(api.update(&id).await["status"], "finished");
+}

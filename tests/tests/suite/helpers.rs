@@ -1,0 +1,446 @@
+//! What every test needs: its own namespace (Redis key prefix and queue-name prefix) and directories,
+//! real API nodes and workers started in-process against the real Redis and RabbitMQ, a GSvar-speaking
+//! client, and waiting for conditions with a deadline. Everything a test made is removed when its
+//! `TestEnv` drops.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use deadpool_redis::redis;
+use hopper_api::{ApiConfig, AppState};
+use hopper_common::{Job, JobId, Namespace, Store};
+use hopper_worker::WorkerConfig;
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const TOKEN: &str = "test-token";
+pub const READ_TOKEN: &str = "read-token";
+
+/// How long any awaited condition may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn redis_url() -> String {
+    std::env::var("HOPPER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("HOPPER_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// Waits until `check` returns `Some`, polling every 20 ms; fails the test after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {DEADLINE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Flags for an in-process binary: defaults a test can override or remove.
+#[derive(Debug, Clone)]
+pub struct Flags(BTreeMap<&'static str, String>);
+
+impl Flags {
+    pub fn set(mut self, flag: &'static str, value: impl Into<String>) -> Self {
+        self.0.insert(flag, value.into());
+        self
+    }
+
+    pub fn unset(mut self, flag: &'static str) -> Self {
+        self.0.remove(flag);
+        self
+    }
+
+    fn argv(&self, program: &str) -> Vec<String> {
+        let mut argv = vec![program.to_owned()];
+        for (flag, value) in &self.0 {
+            argv.push(format!("{flag}={value}"));
+        }
+        argv
+    }
+}
+
+/// One test's private world.
+pub struct TestEnv {
+    pub ns: Namespace,
+    _root: tempfile::TempDir,
+    /// The working-directory root (HOPPER_WORK_ROOTS) and the default working directory.
+    pub work: PathBuf,
+    pub logs: PathBuf,
+    pub scripts: PathBuf,
+    pub store: Store,
+    amqp_queues: Mutex<BTreeSet<String>>,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        hopper_common::telemetry::init_for_test();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let ns = Namespace::parse(&format!("t{}", &id[..12])).expect("valid namespace");
+        let root = tempfile::tempdir().expect("temp dir");
+        let work = root.path().join("work");
+        let logs = root.path().join("logs");
+        std::fs::create_dir_all(&work).expect("work dir");
+        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("megsap/src/Pipelines");
+        let store =
+            Store::new(&redis_url(), ns.clone(), Duration::from_secs(3600), 4).expect("store");
+        Self {
+            ns,
+            _root: root,
+            work,
+            logs,
+            scripts,
+            store,
+            amqp_queues: Mutex::default(),
+        }
+    }
+
+    /// The AMQP name of a user queue, remembered so the queue is deleted with the test.
+    pub fn amqp_queue(&self, queue: &str) -> String {
+        let name = format!("{}.{queue}", self.ns);
+        self.amqp_queues.lock().expect("lock").insert(name.clone());
+        name
+    }
+
+    pub fn api_flags(&self) -> Flags {
+        Flags(BTreeMap::from([
+            ("--listen", "127.0.0.1:0".to_owned()),
+            ("--tokens", format!("{TOKEN},read:{READ_TOKEN}")),
+            ("--work-roots", self.work.display().to_string()),
+            ("--script-dirs", self.scripts.display().to_string()),
+            ("--redis-url", redis_url()),
+            ("--amqp-url", amqp_url()),
+            ("--namespace", self.ns.to_string()),
+        ]))
+    }
+
+    pub async fn api(&self) -> Api {
+        self.api_with(self.api_flags()).await
+    }
+
+    /// Starts an API node in-process on a free port.
+    pub async fn api_with(&self, flags: Flags) -> Api {
+        let config = ApiConfig::try_parse_from(flags.argv("hopper-api")).expect("API flags");
+        let state = AppState::from_config(&config).expect("API state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone().cancelled_owned();
+        let server = tokio::spawn(async move { hopper_api::run(listener, state, shutdown).await });
+        Api {
+            url,
+            work: self.work.clone(),
+            client: reqwest::Client::new(),
+            stop,
+            _server: server,
+        }
+    }
+
+    pub fn worker_flags(&self, id: &str, queues: &[&str], threads: u32) -> Flags {
+        for queue in queues {
+            self.amqp_queue(queue);
+        }
+        Flags(BTreeMap::from([
+            ("--worker-id", id.to_owned()),
+            ("--queues", queues.join(",")),
+            ("--threads", threads.to_string()),
+            ("--script-dirs", self.scripts.display().to_string()),
+            ("--log-dir", self.logs.display().to_string()),
+            ("--work-roots", self.work.display().to_string()),
+            ("--kill-grace", "5s".to_owned()),
+            ("--redis-url", redis_url()),
+            ("--amqp-url", amqp_url()),
+            ("--namespace", self.ns.to_string()),
+        ]))
+    }
+
+    /// Starts a worker in-process and waits until it consumes every queue it serves.
+    pub async fn worker(&self, id: &str, queues: &[&str], threads: u32) -> Worker {
+        self.worker_with(self.worker_flags(id, queues, threads))
+            .await
+    }
+
+    pub async fn worker_with(&self, flags: Flags) -> Worker {
+        let config =
+            WorkerConfig::try_parse_from(flags.argv("hopper-worker")).expect("worker flags");
+        let queues: Vec<String> = config
+            .queues
+            .0
+            .iter()
+            .map(|q| self.amqp_queue(q.as_str()))
+            .collect();
+        let id = config.worker_id.clone();
+        let token = CancellationToken::new();
+        let handle = tokio::spawn(hopper_worker::run(config, token.clone()));
+        for queue in &queues {
+            eventually(&format!("worker {id} to consume {queue}"), || async {
+                (self.queue_counts(queue).await?.1 > 0).then_some(())
+            })
+            .await;
+        }
+        Worker {
+            token,
+            handle: Some(handle),
+        }
+    }
+
+    /// (messages ready, consumers) of an AMQP queue, or `None` if it does not exist.
+    pub async fn queue_counts(&self, name: &str) -> Option<(u32, u32)> {
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .ok()?;
+        let channel = connection.create_channel().await.ok()?;
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let queue = channel
+            .queue_declare(name.into(), options, FieldTable::default())
+            .await
+            .ok();
+        let _ = connection.close(200, "done".into()).await;
+        queue.map(|q| (q.message_count(), q.consumer_count()))
+    }
+
+    pub async fn job(&self, id: &str) -> Option<Job> {
+        self.store
+            .get(&JobId::parse(id).expect("job id"))
+            .await
+            .expect("Redis")
+    }
+
+    /// Every Redis key of this test's namespace.
+    pub async fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).expect("Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        redis::cmd("KEYS")
+            .arg(format!("{}:*", self.ns))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS")
+    }
+
+    /// Job keys only (the id counter may exist without any job).
+    pub async fn job_keys(&self) -> Vec<String> {
+        self.keys()
+            .await
+            .into_iter()
+            .filter(|k| k.contains(":job:"))
+            .collect()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.work.join(name)
+    }
+
+    /// Waits for a `hold.php` job to be running and returns the pids it wrote.
+    pub async fn started_pids(&self, job: &str) -> Vec<i32> {
+        let marker = self.path(&format!("{job}.started"));
+        let text = eventually(&format!("job {job} to start"), || async {
+            std::fs::read_to_string(&marker).ok()
+        })
+        .await;
+        text.split_whitespace()
+            .map(|p| p.parse().expect("pid"))
+            .collect()
+    }
+
+    pub fn release(&self, job: &str) {
+        std::fs::write(self.path(&format!("release-{job}")), "").expect("release file");
+    }
+
+    pub fn release_all(&self) {
+        std::fs::write(self.path("release-all"), "").expect("release file");
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        // Let any held script finish instead of lingering, then remove the namespace's keys and queues.
+        let _ = std::fs::write(self.work.join("release-all"), "");
+        if std::env::var_os("HOPPER_TEST_KEEP").is_some() {
+            return;
+        }
+        let ns = self.ns.clone();
+        let queues =
+            std::mem::take(&mut *self.amqp_queues.lock().unwrap_or_else(|e| e.into_inner()));
+        // Drop cannot await, and the test's runtime may be gone: clean up on a runtime of our own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(cleanup(ns, queues));
+            Some(())
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn cleanup(ns: Namespace, queues: BTreeSet<String>) {
+    if let Ok(client) = redis::Client::open(redis_url())
+        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+    {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{ns}:*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<u64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+        }
+    }
+    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+    {
+        for queue in queues {
+            if let Ok(channel) = connection.create_channel().await {
+                let _ = channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        let _ = connection.close(200, "cleanup".into()).await;
+    }
+}
+
+/// An in-process worker; stopped when dropped.
+pub struct Worker {
+    token: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Worker {
+    /// Shuts the worker down and returns how its `run` ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.token.cancel();
+        match self.handle.take() {
+            Some(handle) => handle.await.expect("worker task panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+/// A GSvar-speaking client of one in-process API node.
+pub struct Api {
+    pub url: String,
+    work: PathBuf,
+    client: reqwest::Client,
+    stop: CancellationToken,
+    _server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Api {
+    /// POSTs raw bytes to `path`; returns the status and the body, which must be JSON.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("HTTP request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("reply is not JSON: {text:?}"));
+        (status, json)
+    }
+
+    pub async fn post(&self, body: &Value) -> (StatusCode, Value) {
+        self.post_bytes("/qe", serde_json::to_vec(body).expect("JSON"))
+            .await
+    }
+
+    /// A GSvar submit body: the token, one thread, and the test's work directory.
+    pub fn submit_body(&self, script: &str, args: &[&str], queues: &[&str]) -> Value {
+        json!({
+            "action": "submit",
+            "token": TOKEN,
+            "threads": 1,
+            "queues": queues,
+            "script": script,
+            "script_args": args,
+            "working_directory": self.work.display().to_string(),
+        })
+    }
+
+    /// Posts a submit body that must be accepted; returns the job id.
+    pub async fn submit_ok(&self, body: Value) -> String {
+        let (status, reply) = self.post(&body).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        assert_eq!(reply["exit_code"], 0, "submit refused: {reply}");
+        reply["qe_job_id"]
+            .as_str()
+            .expect("qe_job_id is a string")
+            .to_owned()
+    }
+
+    pub async fn submit(&self, script: &str, args: &[&str], queues: &[&str]) -> String {
+        self.submit_ok(self.submit_body(script, args, queues)).await
+    }
+
+    pub async fn update(&self, id: &str) -> Value {
+        let body = json!({"action": "update", "token": TOKEN, "qe_job_id": id, "qe_job_queue": ""});
+        let (status, reply) = self.post(&body).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        reply
+    }
+
+    pub async fn delete(&self, id: &str) -> Value {
+        let body = json!({"action": "delete", "token": TOKEN, "qe_job_id": id, "qe_job_type": "single sample"});
+        let (status, reply) = self.post(&body).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        reply
+    }
+
+    /// Polls update until the status is `finished` or `error`, and returns that reply.
+    pub async fn until_ended(&self, id: &str) -> Value {
+        eventually(&format!("job {id} to end"), || async {
+            let reply = self.update(id).await;
+            (reply["status"] != "started").then_some(reply)
+        })
+        .await
+    }
+}

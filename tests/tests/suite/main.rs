@@ -1,0 +1,14 @@
+//! Hopper's integration suite: real API nodes and workers, started in-process, against the real Redis
+//! and RabbitMQ. Every test has its own namespace and directories and cleans up after itself, so tests
+//! run in parallel.
+
+// A test binary has no public API; `pub` here only shares helpers between its modules.
+#![allow(unreachable_pub)]
+
+mod broker;
+mod cancel;
+mod front_door;
+mod helpers;
+mod jobs;
+mod refusals;
+mod scale;
