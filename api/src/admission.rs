@@ -40,7 +40,7 @@ impl Admission {
         let threads = u32::try_from(request.threads).unwrap_or(0);
         let spec = JobSpec {
             threads,
-            queues: queues.as_ref().map(Vec::clone).unwrap_or_default(),
+            queues: queues.clone().unwrap_or_default(),
             script: request.script,
             args: request.args,
             working_directory: PathBuf::from(&request.working_directory),

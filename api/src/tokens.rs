@@ -84,3 +84,31 @@ impl Tokens {
 fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bare secrets have role submit, prefixed ones their role; unknown secrets have none.
+    #[test]
+    fn roles_come_from_the_prefix() {
+        let tokens = Tokens::parse("plain, read:r1,admin:a:b:c ,submit:s").expect("valid");
+        assert_eq!(tokens.role_of("plain"), Some(Role::Submit));
+        assert_eq!(tokens.role_of("r1"), Some(Role::Read));
+        assert_eq!(tokens.role_of("a:b:c"), Some(Role::Admin));
+        assert_eq!(tokens.role_of("s"), Some(Role::Submit));
+        assert_eq!(tokens.role_of("read:r1"), None);
+        assert_eq!(tokens.role_of(""), None);
+        assert!(Role::Admin > Role::Submit && Role::Submit > Role::Read);
+    }
+
+    /// Empty entries, empty secrets and unknown roles are refused, naming the entry, not the secret.
+    #[test]
+    fn bad_entries_are_refused() {
+        for bad in ["", "a,,b", "read:", "root:pw"] {
+            let error = Tokens::parse(bad).expect_err(bad);
+            assert!(error.contains("entry"), "{error}");
+            assert!(!error.contains("pw"), "{error}");
+        }
+    }
+}

@@ -148,7 +148,7 @@ async fn forward(
             Ok(delivery) => {
                 let event = Event::Delivery {
                     queue: queue.clone(),
-                    delivery,
+                    delivery: Box::new(delivery),
                 };
                 if events.send(event).is_err() {
                     return;

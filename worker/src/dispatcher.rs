@@ -30,7 +30,8 @@ const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
 pub(crate) enum Event {
     Delivery {
         queue: QueueName,
-        delivery: Delivery,
+        // Boxed: a delivery is large, and the channel holds many small events too.
+        delivery: Box<Delivery>,
     },
     ConsumerEnded {
         queue: QueueName,
@@ -126,7 +127,7 @@ impl Dispatcher {
 
     fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
-            Event::Delivery { queue, delivery } => self.on_delivery(queue, delivery),
+            Event::Delivery { queue, delivery } => self.on_delivery(queue, *delivery),
             Event::JobDone { threads } => {
                 self.slots.give_back(threads);
                 self.blocked.clear();
@@ -155,12 +156,18 @@ impl Dispatcher {
             }
         };
         let granted = self.slots.grant(threads);
+        let Some(cancel) = self.shared.running.insert(job.clone()) else {
+            // Another copy of a job this worker is already claiming or running (it listed several of
+            // our queues). Whatever that claim decides settles the job; this copy is redundant.
+            tracing::debug!(%job, %queue, "second copy of a held job dropped");
+            return settle(delivery, Settle::Done);
+        };
         if !self.slots.try_take(granted) {
             // No room now: hand it back for another worker (or for us, once a job ends).
             tracing::debug!(%job, threads, free = self.slots.free(), "job does not fit now, handed back");
+            self.shared.running.remove(&job);
             self.blocked.insert(queue);
-            settle(delivery, Settle::HandBack);
-            return;
+            return settle(delivery, Settle::HandBack);
         }
         let note = (threads > granted).then(|| {
             format!(
@@ -168,7 +175,6 @@ impl Dispatcher {
                 self.shared.worker_id
             )
         });
-        let cancel = self.shared.running.insert(job.clone());
         let order = Order {
             job,
             queue,

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 
 use hopper_common::JobId;
@@ -18,10 +19,13 @@ impl Running {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(&self, job: JobId) -> CancellationToken {
-        let token = CancellationToken::new();
-        self.map().insert(job, token.clone());
-        token
+    /// Starts holding `job`; `None` if this worker already holds it (another copy of the same job,
+    /// from another queue it serves).
+    pub(crate) fn insert(&self, job: JobId) -> Option<CancellationToken> {
+        match self.map().entry(job) {
+            Entry::Occupied(_) => None,
+            Entry::Vacant(entry) => Some(entry.insert(CancellationToken::new()).clone()),
+        }
     }
 
     pub(crate) fn remove(&self, job: &JobId) {

@@ -135,3 +135,25 @@ async fn delete_of_ended_job_keeps_its_outcome() {
     );
     assert_eq!(api.update(&id).await["status"], "finished");
 }
+
+/// A job listed in two queues that one worker both serves reaches it twice; the copy that loses the
+/// claim must not make the worker forget the running one, so a delete still terminates it.
+#[tokio::test]
+async fn job_in_two_queues_of_one_worker_can_still_be_canceled() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["q1", "q2"], 2).await;
+    let id = api.submit("hold.php", &[], &["q1", "q2"]).await;
+    let pids = env.started_pids(&id).await;
+    let (q1, q2) = (env.amqp_queue("q1"), env.amqp_queue("q2"));
+    eventually("both copies to be consumed", || async {
+        let drained = env.queue_counts(&q1).await?.0 == 0 && env.queue_counts(&q2).await?.0 == 0;
+        drained.then_some(())
+    })
+    .await;
+    assert_eq!(api.delete(&id).await["exit_code"], 0);
+    eventually("the script to be gone", || async {
+        gone(pids[0]).then_some(())
+    })
+    .await;
+}

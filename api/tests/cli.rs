@@ -1,0 +1,124 @@
+//! The real `hopper-api` binary: it refuses to start on a missing or bad setting, naming the setting,
+//! and its `--help` explains every setting.
+
+use std::process::{Command, Output};
+
+/// Runs hopper-api with exactly these environment variables (none inherited).
+fn api(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopper-api"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run hopper-api")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const GOOD: [(&str, &str); 3] = [
+    ("HOPPER_TOKENS", "secret"),
+    ("HOPPER_WORK_ROOTS", "/tmp"),
+    ("HOPPER_LISTEN", "127.0.0.1:0"),
+];
+
+fn with(var: &'static str, value: &'static str) -> Vec<(&'static str, &'static str)> {
+    let mut env: Vec<_> = GOOD
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != var)
+        .collect();
+    env.push((var, value));
+    env
+}
+
+/// No token: the node does not start, and says to set HOPPER_TOKENS.
+#[test]
+fn refuses_to_start_without_a_token() {
+    for env in [
+        vec![("HOPPER_WORK_ROOTS", "/tmp")],
+        with("HOPPER_TOKENS", " "),
+    ] {
+        let output = api(&env, &[]);
+        assert!(!output.status.success());
+        assert!(
+            stderr(&output).contains("HOPPER_TOKENS"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+/// A bad token entry is refused by name, without the secret appearing in the message.
+#[test]
+fn bad_token_entry_is_refused_without_echoing_it() {
+    let output = api(&with("HOPPER_TOKENS", "boss:s3cr3t-value"), &[]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("HOPPER_TOKENS") && message.contains("unknown role"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cr3t"), "the secret leaked: {message}");
+}
+
+/// Each bad or missing setting stops the node with a message naming its variable.
+#[test]
+fn bad_settings_are_named() {
+    let cases = [
+        ("HOPPER_LISTEN", "nowhere"),
+        ("HOPPER_NAMESPACE", "a b"),
+        ("HOPPER_REDIS_URL", "http://localhost"),
+        ("HOPPER_AMQP_URL", "not a url"),
+        ("HOPPER_MAX_THREADS", "0"),
+        ("HOPPER_WORK_ROOTS", "relative/dir"),
+        ("HOPPER_SCRIPT_DIRS", "scripts"),
+        ("HOPPER_RETENTION", "forever"),
+        ("HOPPER_LOG_FORMAT", "xml"),
+        ("HOPPER_LOG", "=!="),
+    ];
+    for (var, value) in cases {
+        let output = api(&with(var, value), &[]);
+        assert!(!output.status.success(), "{var}={value} accepted");
+        assert!(
+            stderr(&output).contains(var),
+            "{var}={value}: {}",
+            stderr(&output)
+        );
+    }
+    let output = api(&[("HOPPER_TOKENS", "secret")], &[]);
+    assert!(
+        stderr(&output).contains("HOPPER_WORK_ROOTS"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// `--help` explains every setting, each with its variable.
+#[test]
+fn help_lists_every_setting() {
+    let output = api(&[], &["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for var in [
+        "HOPPER_LISTEN",
+        "HOPPER_TOKENS",
+        "HOPPER_WORK_ROOTS",
+        "HOPPER_SCRIPT_DIRS",
+        "HOPPER_MAX_THREADS",
+        "HOPPER_MAX_BODY",
+        "HOPPER_REDIS_URL",
+        "HOPPER_AMQP_URL",
+        "HOPPER_NAMESPACE",
+        "HOPPER_RETENTION",
+        "HOPPER_REDIS_POOL_SIZE",
+        "HOPPER_LOG",
+        "HOPPER_LOG_FORMAT",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "--help misses {var}"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! The real `hopper-worker` binary: it refuses to start on a missing or bad setting, naming the
+//! setting, and its `--help` explains every setting.
+
+use std::process::{Command, Output};
+
+fn worker(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopper-worker"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run hopper-worker")
+}
+
+const GOOD: [(&str, &str); 4] = [
+    ("HOPPER_QUEUES", "default"),
+    ("HOPPER_SCRIPT_DIRS", "/tmp"),
+    ("HOPPER_LOG_DIR", "/tmp"),
+    ("HOPPER_WORK_ROOTS", "/tmp"),
+];
+
+/// Each bad or missing setting stops the worker with a message naming its variable.
+#[test]
+fn bad_or_missing_settings_are_named() {
+    let cases = [
+        ("HOPPER_QUEUES", Some("bad queue")),
+        ("HOPPER_QUEUES", Some(",")),
+        ("HOPPER_QUEUES", None),
+        ("HOPPER_THREADS", Some("0")),
+        ("HOPPER_THREADS", Some("many")),
+        ("HOPPER_SCRIPT_DIRS", None),
+        ("HOPPER_LOG_DIR", None),
+        ("HOPPER_WORK_ROOTS", Some("relative")),
+        ("HOPPER_INTERPRETERS", Some("php")),
+        ("HOPPER_KILL_GRACE", Some("soon")),
+        ("HOPPER_WORKER_ID", Some("a b")),
+        ("HOPPER_AMQP_URL", Some("nope")),
+    ];
+    for (var, value) in cases {
+        let mut env: Vec<_> = GOOD
+            .iter()
+            .copied()
+            .filter(|(name, _)| *name != var)
+            .collect();
+        env.extend(value.map(|v| (var, v)));
+        let output = worker(&env, &[]);
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{var}={value:?} accepted");
+        assert!(message.contains(var), "{var}={value:?}: {message}");
+    }
+}
+
+/// `--help` explains every setting, each with its variable.
+#[test]
+fn help_lists_every_setting() {
+    let output = worker(&[], &["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for var in [
+        "HOPPER_QUEUES",
+        "HOPPER_THREADS",
+        "HOPPER_SCRIPT_DIRS",
+        "HOPPER_LOG_DIR",
+        "HOPPER_WORK_ROOTS",
+        "HOPPER_INTERPRETERS",
+        "HOPPER_KILL_GRACE",
+        "HOPPER_WORKER_ID",
+        "HOPPER_REDIS_URL",
+        "HOPPER_AMQP_URL",
+        "HOPPER_NAMESPACE",
+        "HOPPER_RETENTION",
+        "HOPPER_LOG",
+        "HOPPER_LOG_FORMAT",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "--help misses {var}"
+        );
+    }
+}
