@@ -11,9 +11,11 @@ mod tokens;
 
 use std::future::Future;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 pub use admission::{Admission, JobRequest, Refusal};
@@ -25,9 +27,12 @@ pub use tokens::{Role, Tokens};
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/qe", post(gsvar::handle))
+        .route("/qe/", post(gsvar::handle))
         .route("/", post(gsvar::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
         .with_state(state)
 }
@@ -41,4 +46,23 @@ pub async fn run(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Unknown paths answer in JSON too, saying where the front doors are: a GSvar configured with a wrong
+/// `qe_api_base_url` then logs something a person can act on.
+async fn not_found() -> (StatusCode, Json<Value>) {
+    let result =
+        "no such endpoint: GSvar's qe_api_base_url should point at http://<host>:<port>/qe";
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "result": result, "exit_code": 1 })),
+    )
+}
+
+async fn method_not_allowed() -> (StatusCode, Json<Value>) {
+    let result = "method not allowed: the GSvar front door takes POST with a JSON body";
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({ "result": result, "exit_code": 1 })),
+    )
 }

@@ -111,7 +111,15 @@ impl Runner {
             // Its own process group, so a cancel reaches everything the script started.
             .process_group(0)
             // If the worker dies while awaiting, the script does not outlive it unseen.
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        // Scripts inherit the worker's environment (as SGE's `qsub -V` passes GSvarServer's), except
+        // Hopper's own settings: they may carry Redis and RabbitMQ credentials.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("HOPPER_") {
+                command.env_remove(name);
+            }
+        }
+        command
             .env("HOPPER_JOB_ID", job.id.as_str())
             .env("HOPPER_QUEUE", job.queue.as_str())
             .env("HOPPER_THREADS", job.threads.to_string())

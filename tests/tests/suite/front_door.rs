@@ -290,3 +290,28 @@ fn without(body: &Value, field: &str) -> Value {
     body.as_object_mut().expect("object").remove(field);
     body
 }
+
+/// A wrong path or method answers in JSON too, pointing at `/qe`; `/qe/` is the front door as well.
+#[tokio::test]
+async fn wrong_paths_and_methods_answer_json() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let (status, reply) = api.post_bytes("/jobs", "{}").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        reply["result"].as_str().is_some_and(|r| r.contains("/qe")),
+        "{reply}"
+    );
+    let response = reqwest::get(format!("{}/qe", api.url)).await.expect("GET");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let reply: Value = response.json().await.expect("JSON body");
+    assert!(
+        reply["result"].as_str().is_some_and(|r| r.contains("POST")),
+        "{reply}"
+    );
+    let body = json!({"action": "update", "token": TOKEN, "qe_job_id": "1"});
+    let (status, _) = api
+        .post_bytes("/qe/", serde_json::to_vec(&body).expect("json"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

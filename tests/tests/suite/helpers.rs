@@ -71,7 +71,7 @@ impl Flags {
         self
     }
 
-    fn argv(&self, program: &str) -> Vec<String> {
+    pub fn argv(&self, program: &str) -> Vec<String> {
         let mut argv = vec![program.to_owned()];
         for (flag, value) in &self.0 {
             argv.push(format!("{flag}={value}"));
@@ -243,6 +243,21 @@ impl TestEnv {
             .query_async(&mut conn)
             .await
             .expect("KEYS")
+    }
+
+    /// Seconds until the job's record expires; -1 while it is kept indefinitely.
+    pub async fn ttl(&self, id: &str) -> i64 {
+        let client = redis::Client::open(redis_url()).expect("Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        let key = format!("{}:job:{id}", self.ns);
+        redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("TTL")
     }
 
     /// Job keys only (the id counter may exist without any job).

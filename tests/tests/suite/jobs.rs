@@ -188,3 +188,85 @@ async fn missing_working_directory_fails_at_the_worker() {
         "{reply}"
     );
 }
+
+/// Ended jobs expire after the retention (set by whoever ends them); queued jobs never expire.
+#[tokio::test]
+async fn ended_jobs_expire_after_the_retention() {
+    let env = TestEnv::new();
+    let api = env.api_with(env.api_flags().set("--retention", "2h")).await;
+    let _worker = env
+        .worker_with(
+            env.worker_flags("w1", &["default"], 1)
+                .set("--retention", "1h"),
+        )
+        .await;
+    env.amqp_queue("nobody");
+    let queued = api.submit("analyze.php", &[], &["nobody"]).await;
+    let finished = api.submit("analyze.php", &[], &["default"]).await;
+    api.until_ended(&finished).await;
+    let mut rejected = api.submit_body("analyze.php", &[], &["default"]);
+    rejected["threads"] = 0.into();
+    let (_, reply) = api.post(&rejected).await;
+    let rejected = reply["qe_job_id"].as_str().expect("id").to_owned();
+    assert_eq!(env.ttl(&queued).await, -1, "a queued job must not expire");
+    assert!(
+        (3500..=3600).contains(&env.ttl(&finished).await),
+        "finished: {}",
+        env.ttl(&finished).await
+    );
+    assert!(
+        (7100..=7200).contains(&env.ttl(&rejected).await),
+        "rejected: {}",
+        env.ttl(&rejected).await
+    );
+    api.delete(&queued).await;
+    assert!(
+        (7100..=7200).contains(&env.ttl(&queued).await),
+        "canceled: {}",
+        env.ttl(&queued).await
+    );
+}
+
+/// Scripts see their job's id, queue, granted threads and worker as HOPPER_* variables. (That the
+/// worker's own HOPPER_* settings are hidden from them is proven with the real binary, whose settings
+/// are variables: worker/tests/binary.rs.)
+#[tokio::test]
+async fn scripts_see_their_job_not_the_workers_settings() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["default"], 3).await;
+    let mut body = api.submit_body("printenv.sh", &[], &["default"]);
+    body["threads"] = 2.into();
+    let id = api.submit_ok(body).await;
+    let reply = api.until_ended(&id).await;
+    let hopper_vars: Vec<&str> = result(&reply)
+        .lines()
+        .filter(|line| line.starts_with("HOPPER_"))
+        .collect();
+    let expected = [
+        format!("HOPPER_JOB_ID={id}"),
+        "HOPPER_QUEUE=default".into(),
+        "HOPPER_THREADS=2".into(),
+        "HOPPER_WORKER_ID=w1".into(),
+    ];
+    assert_eq!(hopper_vars, expected);
+}
+
+/// A second worker with the identity of a running one is refused: it would share its cancel commands.
+#[tokio::test]
+async fn second_worker_with_the_same_identity_is_refused() {
+    let env = TestEnv::new();
+    let _first = env.worker("w1", &["default"], 1).await;
+    let argv = env
+        .worker_flags("w1", &["default"], 1)
+        .argv("hopper-worker");
+    let config =
+        <hopper_worker::WorkerConfig as clap::Parser>::try_parse_from(argv).expect("flags");
+    let error = hopper_worker::run(config, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect_err("a second w1 must not start");
+    assert!(
+        format!("{error:#}").contains("another worker running as 'w1'"),
+        "{error:#}"
+    );
+}

@@ -1,0 +1,2 @@
+# Prints the environment the job sees, sorted.
+env | sort
