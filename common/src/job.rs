@@ -20,12 +20,7 @@ impl JobId {
 
     /// Accepts what a client sends back; anything that Hopper could not have issued is refused.
     pub fn parse(value: &str) -> Result<Self, String> {
-        let ok = !value.is_empty()
-            && value.len() <= Self::MAX_LEN
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if crate::text::is_plain_name(value, Self::MAX_LEN) {
             Ok(Self(value.to_owned()))
         } else {
             Err(format!(

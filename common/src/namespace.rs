@@ -10,12 +10,7 @@ pub struct Namespace(String);
 impl Namespace {
     /// Accepts 1–64 characters of `[A-Za-z0-9_-]`: safe inside Redis keys and AMQP names alike.
     pub fn parse(value: &str) -> Result<Self, String> {
-        let ok = !value.is_empty()
-            && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if crate::text::is_plain_name(value, 64) {
             Ok(Self(value.to_owned()))
         } else {
             Err(format!(

@@ -1,5 +1,15 @@
 //! Small text rules shared by the front doors and the worker.
 
+/// Whether `value` is 1 to `max` characters of `[A-Za-z0-9_-]`: safe in Redis keys, AMQP names, file
+/// names and (for job ids) GSvar's SQL.
+pub(crate) fn is_plain_name(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Shortens user input quoted back in an error, so a reply never echoes a megabyte.
 pub fn excerpt(value: &str) -> String {
     const MAX: usize = 80;

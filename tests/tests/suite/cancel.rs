@@ -1,6 +1,6 @@
 //! Delete: a queued job never starts; a running job's whole process group is terminated.
 
-use crate::helpers::{TestEnv, eventually};
+use crate::helpers::{Api, TestEnv, eventually};
 
 /// Whether a process is gone: no such pid, or a zombie nobody reaped yet (it runs nothing anymore).
 fn gone(pid: i32) -> bool {
@@ -13,6 +13,24 @@ fn gone(pid: i32) -> bool {
     }
 }
 
+/// Deletes `id`, which must answer exit_code 0, after which update must answer `error`, canceled.
+async fn delete_and_see_canceled(api: &Api, id: &str) {
+    let reply = api.delete(id).await;
+    assert_eq!(reply["exit_code"], 0, "{reply}");
+    let update = api.update(id).await;
+    assert_eq!(update["status"], "error", "{update}");
+    let result = update["result"].as_str().unwrap_or_default();
+    assert!(result.contains("canceled"), "{update}");
+}
+
+/// Waits until the worker has recorded the job's end.
+async fn recorded_end(env: &TestEnv, id: &str) -> hopper_common::Job {
+    eventually("the end to be recorded", || async {
+        env.job(id).await.filter(|job| job.state.is_final())
+    })
+    .await
+}
+
 /// Deleting a queued job answers 0, update then says canceled, and the job never starts even once a
 /// worker serves its queue.
 #[tokio::test]
@@ -21,16 +39,7 @@ async fn deleted_queued_job_never_starts() {
     let api = env.api().await;
     let queue = env.amqp_queue("default");
     let id = api.submit("hold.php", &[], &["default"]).await;
-    let reply = api.delete(&id).await;
-    assert_eq!(reply["exit_code"], 0, "{reply}");
-    let update = api.update(&id).await;
-    assert_eq!(update["status"], "error", "{update}");
-    assert!(
-        update["result"]
-            .as_str()
-            .is_some_and(|r| r.contains("canceled")),
-        "{update}"
-    );
+    delete_and_see_canceled(&api, &id).await;
 
     let _worker = env.worker("w1", &["default"], 2).await;
     let sentinel = api.submit("analyze.php", &[], &["default"]).await;
@@ -63,26 +72,14 @@ async fn deleted_running_job_loses_its_whole_process_group() {
     let pids = env.started_pids(&id).await;
     assert_eq!(pids.len(), 2, "script and child");
     assert!(pids.iter().all(|&pid| !gone(pid)));
-    let reply = api.delete(&id).await;
-    assert_eq!(reply["exit_code"], 0, "{reply}");
-    let update = api.update(&id).await;
-    assert_eq!(update["status"], "error", "{update}");
-    assert!(
-        update["result"]
-            .as_str()
-            .is_some_and(|r| r.contains("canceled")),
-        "{update}"
-    );
+    delete_and_see_canceled(&api, &id).await;
     for pid in pids {
         eventually(&format!("process {pid} to be gone"), || async {
             gone(pid).then_some(())
         })
         .await;
     }
-    let job = eventually("the end to be recorded", || async {
-        env.job(&id).await.filter(|job| job.state.is_final())
-    })
-    .await;
+    let job = recorded_end(&env, &id).await;
     assert_eq!(job.state, hopper_common::JobState::Canceled, "{job:?}");
     assert!(job.ended_ms.is_some());
 }
@@ -110,10 +107,7 @@ async fn job_ignoring_sigterm_is_killed_after_the_grace() {
         terms.contains("term"),
         "SIGTERM was not sent before SIGKILL"
     );
-    let job = eventually("the end to be recorded", || async {
-        env.job(&id).await.filter(|job| job.state.is_final())
-    })
-    .await;
+    let job = recorded_end(&env, &id).await;
     assert_eq!(job.state, hopper_common::JobState::Canceled);
 }
 
