@@ -37,9 +37,10 @@ pub struct ApiConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_threads: u32,
 
-    /// Largest request body accepted, in bytes; larger ones are refused with 413.
-    #[arg(long, env = "HOPPER_MAX_BODY", default_value_t = 1024 * 1024)]
-    pub max_body: usize,
+    /// Largest request body accepted, in bytes (at least 1024); larger ones are refused with 413.
+    #[arg(long, env = "HOPPER_MAX_BODY", default_value_t = 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_body: u32,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

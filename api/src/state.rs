@@ -39,7 +39,7 @@ impl AppState {
                 script_dirs: config.script_dirs.as_ref().map(|dirs| dirs.0.clone()),
                 max_threads: config.max_threads,
             }),
-            max_body: config.max_body,
+            max_body: config.max_body as usize,
         })
     }
 }

@@ -12,12 +12,14 @@ use crate::Namespace;
 #[derive(Args, Clone)]
 pub struct ConnectionArgs {
     /// Redis URL; the job records live there.
-    #[arg(long, env = "HOPPER_REDIS_URL", default_value = "redis://127.0.0.1:6379",
+    /// (Its value is not shown here: it may hold a password.)
+    #[arg(long, env = "HOPPER_REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true,
           value_parser = parse_redis_url)]
     pub redis_url: String,
 
     /// RabbitMQ (AMQP 0-9-1) URL; submit and cancel commands travel there.
-    #[arg(long, env = "HOPPER_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+    /// (Its value is not shown here: it may hold a password.)
+    #[arg(long, env = "HOPPER_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f", hide_env_values = true,
           value_parser = parse_amqp_url)]
     pub amqp_url: String,
 
@@ -25,7 +27,8 @@ pub struct ConnectionArgs {
     #[arg(long, env = "HOPPER_NAMESPACE", default_value = "hopper", value_parser = Namespace::parse)]
     pub namespace: Namespace,
 
-    /// Keep ended jobs this long, then let Redis forget them (GSvar forgets its jobs after 60 days).
+    /// Keep ended jobs this long, then let Redis forget them (GSvar forgets its jobs after 60 days);
+    /// `0s` keeps them forever.
     #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_duration)]
     pub retention: Duration,
 

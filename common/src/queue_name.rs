@@ -34,6 +34,12 @@ impl QueueName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `a, b, c`, for messages and logs.
+    pub fn join(queues: &[QueueName]) -> String {
+        let names: Vec<&str> = queues.iter().map(Self::as_str).collect();
+        names.join(", ")
+    }
 }
 
 impl fmt::Display for QueueName {

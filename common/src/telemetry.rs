@@ -12,9 +12,12 @@ pub fn init(args: &TelemetryArgs) -> Result<(), String> {
             args.log
         )
     })?;
+    // Colours only for a person at a terminal, not in log files or `docker logs`.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let installed = match args.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -22,6 +22,15 @@ pub fn control_queue(ns: &Namespace, worker_id: &str) -> String {
     format!("{ns}.worker:{worker_id}")
 }
 
+/// A job message may go back to its queue this many times: in effect, without limit.
+///
+/// Workers hand back every message they have no room for, and RabbitMQ 4.0-4.2 count each return
+/// towards a quorum queue's delivery limit, 20 by default, dropping the message past it: a big job on
+/// a busy queue would vanish while Redis still shows it queued. Messages are acked at claim, so they
+/// never come back for a job that crashed; there is no poison message to protect against. (A large
+/// value rather than -1: older brokers do not document -1 as "unlimited".)
+const DELIVERY_LIMIT: i64 = 1_000_000_000;
+
 /// Declares a job queue: durable and of quorum type, so accepted jobs survive a broker restart and are
 /// replicated when the broker is a cluster.
 pub async fn declare_job_queue(channel: &Channel, name: &str) -> Result<(), lapin::Error> {
@@ -29,6 +38,10 @@ pub async fn declare_job_queue(channel: &Channel, name: &str) -> Result<(), lapi
     arguments.insert(
         "x-queue-type".into(),
         AMQPValue::LongString("quorum".into()),
+    );
+    arguments.insert(
+        "x-delivery-limit".into(),
+        AMQPValue::LongLongInt(DELIVERY_LIMIT),
     );
     channel
         .queue_declare(

@@ -171,7 +171,7 @@ impl Dispatcher {
         }
         let note = (threads > granted).then(|| {
             format!(
-                "asked for {threads} threads; worker {} has {granted}, so the job ran alone with all of them",
+                "asked for {threads} threads; worker {} has {granted}, so the job runs alone with all of them",
                 self.shared.worker_id
             )
         });

@@ -83,7 +83,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
     });
     tracing::info!(
         worker = %config.worker_id,
-        queues = ?config.queues.0,
+        queues = %hopper_common::QueueName::join(&config.queues.0),
         threads = config.threads,
         "hopper-worker serving"
     );

@@ -11,13 +11,13 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hopper_common::{BrokerError, CancelOutcome, JobId};
+use hopper_common::{BrokerError, CancelOutcome, JobId, QueueName};
 
 pub(crate) use error::GsvarError;
 use reply::{DeleteReply, SubmitReply, UpdateReply};
 use request::Action;
 
-use crate::{AppState, JobRequest, Role};
+use crate::{AppState, JobRequest};
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
@@ -34,26 +34,23 @@ pub(crate) async fn handle(
         .ok_or(GsvarError::Unauthorized(
             "invalid token: it matches none of HOPPER_TOKENS",
         ))?;
-    match request::action(&body)? {
-        Action::Submit(job) => submit(&state, role, job).await,
-        Action::Update { id } => update(&state, role, &id).await,
-        Action::Delete { id } => delete(&state, role, &id).await,
+    let verb = request::verb(&body)?;
+    if role < verb.needs() {
+        return Err(GsvarError::Forbidden(format!(
+            "a token with role {} may not {}; it needs role {} or admin",
+            role.as_str(),
+            verb.describe(),
+            verb.needs().as_str()
+        )));
+    }
+    match request::action(&body, verb)? {
+        Action::Submit(job) => submit(&state, job).await,
+        Action::Update { id } => update(&state, &id).await,
+        Action::Delete { id } => delete(&state, &id).await,
     }
 }
 
-fn require(role: Role, needed: Role, action: &str) -> Result<(), GsvarError> {
-    if role >= needed {
-        return Ok(());
-    }
-    Err(GsvarError::Forbidden(format!(
-        "a token with role {} may not {action}; it needs role {} or admin",
-        role.as_str(),
-        needed.as_str()
-    )))
-}
-
-async fn submit(state: &AppState, role: Role, request: JobRequest) -> Result<Response, GsvarError> {
-    require(role, Role::Submit, "submit")?;
+async fn submit(state: &AppState, request: JobRequest) -> Result<Response, GsvarError> {
     let spec = match state.admission.admit(request) {
         Ok(spec) => spec,
         Err(refusal) => {
@@ -79,12 +76,11 @@ async fn submit(state: &AppState, role: Role, request: JobRequest) -> Result<Res
         }
         return Err(GsvarError::broker(error));
     }
-    tracing::info!(job = %id, queues = ?spec.queues, script = %spec.script, "job queued");
+    tracing::info!(job = %id, queues = %QueueName::join(&spec.queues), script = %spec.script, "job queued");
     Ok(Json(SubmitReply::queued(&id, &spec.queues)).into_response())
 }
 
-async fn update(state: &AppState, role: Role, raw_id: &str) -> Result<Response, GsvarError> {
-    require(role, Role::Read, "read job status")?;
+async fn update(state: &AppState, raw_id: &str) -> Result<Response, GsvarError> {
     let Ok(id) = JobId::parse(raw_id) else {
         return Ok(Json(UpdateReply::unknown(raw_id)).into_response());
     };
@@ -95,8 +91,7 @@ async fn update(state: &AppState, role: Role, raw_id: &str) -> Result<Response, 
     Ok(Json(reply).into_response())
 }
 
-async fn delete(state: &AppState, role: Role, raw_id: &str) -> Result<Response, GsvarError> {
-    require(role, Role::Submit, "delete")?;
+async fn delete(state: &AppState, raw_id: &str) -> Result<Response, GsvarError> {
     let done = |result: String| {
         Ok(Json(DeleteReply {
             result,

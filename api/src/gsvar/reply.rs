@@ -4,7 +4,9 @@
 //! three, an `exit_code` that is not a JSON number (it would read as 0), and a `qe_job_id` that is not a
 //! string of 1–10 characters. Every reply here is built to pass those checks.
 
-use hopper_common::{Failure, Job, JobId, JobState, RESULT_LIMIT, clip_middle, signal_name};
+use hopper_common::{
+    Failure, Job, JobId, JobState, QueueName, RESULT_LIMIT, clip_middle, signal_name,
+};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -29,10 +31,9 @@ pub(super) struct DeleteReply {
 }
 
 impl SubmitReply {
-    pub(super) fn queued(job: &JobId, queues: &[hopper_common::QueueName]) -> Self {
-        let names: Vec<&str> = queues.iter().map(|q| q.as_str()).collect();
+    pub(super) fn queued(job: &JobId, queues: &[QueueName]) -> Self {
         Self {
-            result: format!("job {job} queued in {}", names.join(", ")),
+            result: format!("job {job} queued in {}", QueueName::join(queues)),
             qe_job_id: job.to_string(),
             exit_code: 0,
         }

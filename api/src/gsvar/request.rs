@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::GsvarError;
-use crate::JobRequest;
+use crate::{JobRequest, Role};
 
 /// One decoded GSvar request. Fields GSvar sends that Hopper does not need (`qe_job_queue`,
 /// `qe_job_type`) and any unknown ones are ignored.
@@ -38,26 +38,61 @@ pub(super) fn token(body: &Map<String, Value>) -> Result<&str, GsvarError> {
         ))
 }
 
-pub(super) fn action(body: &Map<String, Value>) -> Result<Action, GsvarError> {
+/// The action a request asks for, read before its fields so that a token's role is checked first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verb {
+    Submit,
+    Update,
+    Delete,
+}
+
+impl Verb {
+    /// The least role allowed to do this.
+    pub(super) fn needs(self) -> Role {
+        match self {
+            Self::Update => Role::Read,
+            Self::Submit | Self::Delete => Role::Submit,
+        }
+    }
+
+    pub(super) fn describe(self) -> &'static str {
+        match self {
+            Self::Submit => "submit jobs",
+            Self::Update => "read job status",
+            Self::Delete => "delete jobs",
+        }
+    }
+}
+
+pub(super) fn verb(body: &Map<String, Value>) -> Result<Verb, GsvarError> {
     match string(body, "action")?.as_str() {
-        "submit" => Ok(Action::Submit(JobRequest {
-            threads: integer(body, "threads")?,
-            queues: strings(body, "queues")?,
-            script: string(body, "script")?,
-            args: strings(body, "script_args")?,
-            working_directory: string(body, "working_directory")?,
-        })),
-        "update" => Ok(Action::Update {
-            id: string(body, "qe_job_id")?,
-        }),
-        "delete" => Ok(Action::Delete {
-            id: string(body, "qe_job_id")?,
-        }),
+        "submit" => Ok(Verb::Submit),
+        "update" => Ok(Verb::Update),
+        "delete" => Ok(Verb::Delete),
         other => Err(GsvarError::BadRequest(format!(
             "unknown action '{}': expected submit, update or delete",
             hopper_common::excerpt(other)
         ))),
     }
+}
+
+/// The fields of `verb`'s request.
+pub(super) fn action(body: &Map<String, Value>, verb: Verb) -> Result<Action, GsvarError> {
+    Ok(match verb {
+        Verb::Submit => Action::Submit(JobRequest {
+            threads: integer(body, "threads")?,
+            queues: strings(body, "queues")?,
+            script: string(body, "script")?,
+            args: strings(body, "script_args")?,
+            working_directory: string(body, "working_directory")?,
+        }),
+        Verb::Update => Action::Update {
+            id: string(body, "qe_job_id")?,
+        },
+        Verb::Delete => Action::Delete {
+            id: string(body, "qe_job_id")?,
+        },
+    })
 }
 
 fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a Value, GsvarError> {

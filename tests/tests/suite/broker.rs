@@ -1,41 +1,29 @@
 //! The broker topology, confirms before answers, and what clients see when Redis or RabbitMQ is down.
 
-use lapin::options::QueueDeclareOptions;
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Connection, ConnectionProperties};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TOKEN, TestEnv, amqp_url};
+use crate::helpers::{TOKEN, TestEnv};
 
-/// Declaring `name` as a classic queue must fail if it exists as a quorum queue.
-async fn is_quorum(name: &str) -> bool {
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("AMQP");
-    let channel = connection.create_channel().await.expect("channel");
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("classic".into()),
-    );
-    let options = QueueDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
-    let classic = channel.queue_declare(name.into(), options, arguments).await;
-    let _ = connection.close(200, "done".into()).await;
-    match classic {
-        Ok(_) => false,
-        Err(error) => {
-            error.to_string().contains("PRECONDITION_FAILED")
-                && error.to_string().contains("quorum")
-        }
-    }
+/// Whether `name` is a durable quorum queue with Hopper's delivery limit, read from RabbitMQ itself.
+fn is_hopper_job_queue(name: &str) -> bool {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "name", "durable", "arguments"])
+        .output()
+        .expect("rabbitmqctl (installed with RabbitMQ) must be on PATH");
+    String::from_utf8_lossy(&output.stdout).lines().any(|line| {
+        let mut fields = line.split('\t');
+        fields.next() == Some(name)
+            && fields.next() == Some("true")
+            && fields.next().is_some_and(|arguments| {
+                arguments.contains(r#"{"x-queue-type","quorum"}"#)
+                    && arguments.contains(r#"{"x-delivery-limit",1000000000}"#)
+            })
+    })
 }
 
 /// With no worker running, a submit's messages are already in every listed queue when the client gets
-/// its answer (published with confirms), and the API declared them as durable quorum queues.
+/// its answer (published with confirms), and the API declared them as durable quorum queues (with a delivery limit no hand-back can reach).
 #[tokio::test]
 async fn submit_is_confirmed_in_every_listed_queue_before_the_answer() {
     let env = TestEnv::new();
@@ -44,7 +32,10 @@ async fn submit_is_confirmed_in_every_listed_queue_before_the_answer() {
     api.submit("analyze.php", &[], &["qa", "qb"]).await;
     assert_eq!(env.queue_counts(&a).await, Some((1, 0)));
     assert_eq!(env.queue_counts(&b).await, Some((1, 0)));
-    assert!(is_quorum(&a).await, "{a} is not a quorum queue");
+    assert!(
+        is_hopper_job_queue(&a),
+        "{a} is not a durable quorum queue with a delivery limit"
+    );
 }
 
 /// A worker declares the queues it serves at start, as durable quorum queues.
@@ -54,7 +45,7 @@ async fn worker_declares_its_queues_at_start() {
     let _worker = env.worker("w1", &["only_here"], 1).await;
     let name = env.amqp_queue("only_here");
     assert_eq!(env.queue_counts(&name).await, Some((0, 1)));
-    assert!(is_quorum(&name).await);
+    assert!(is_hopper_job_queue(&name));
 }
 
 /// With Redis unreachable every action answers 503 with a JSON body, and /readyz says not ready.

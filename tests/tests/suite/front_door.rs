@@ -315,3 +315,14 @@ async fn wrong_paths_and_methods_answer_json() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A token's role is checked before the request's fields: a read token gets 403 for a submit, however
+/// malformed, so it never learns more than that it may not submit.
+#[tokio::test]
+async fn role_is_checked_before_fields() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let body = json!({"action": "submit", "token": READ_TOKEN, "threads": "many"});
+    let (status, reply) = api.post(&body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+}
