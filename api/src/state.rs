@@ -32,6 +32,7 @@ impl AppState {
             publisher: Arc::new(Publisher::new(
                 &connection.amqp_url,
                 connection.namespace.clone(),
+                &format!("hopper-api {}", config.listen),
             )),
             tokens: Arc::new(tokens),
             admission: Arc::new(Admission {

@@ -211,6 +211,8 @@ pub struct Job {
     pub started_ms: Option<u64>,
     pub ended_ms: Option<u64>,
     pub failure: Option<Failure>,
+    /// The script's exit code, once it exited (0 for a job that succeeded).
+    pub exit_code: Option<i32>,
     /// A remark from the worker, e.g. that it granted fewer threads than asked.
     pub note: Option<String>,
     pub output: String,
@@ -254,6 +256,7 @@ impl Job {
             started_ms: number("started"),
             ended_ms: number("ended"),
             failure: Failure::from_fields(&hash),
+            exit_code: hash.get("exit_code").and_then(|code| code.parse().ok()),
             note: text("note"),
             output: hash.get("output").cloned().unwrap_or_default(),
             cancel_requested: hash.get("cancel").is_some_and(|v| v == "1"),

@@ -28,5 +28,6 @@ pub use shutdown::shutdown_signal;
 pub use store::{CancelOutcome, Store};
 pub use text::{check_script_name, clip_middle, excerpt, signal_name};
 
-/// Largest output tail kept for a job (GSvar's `result`): 64 KiB, head and tail.
-pub const RESULT_LIMIT: usize = 64 * 1024;
+/// Largest `result` a job gives, in bytes, head and tail kept: within 64 KiB, and within the 65,000
+/// characters GSvar's database keeps before it cuts a history entry itself.
+pub const RESULT_LIMIT: usize = 65_000;

@@ -17,6 +17,8 @@ const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 /// and keep answering (with 503s), while RabbitMQ is down.
 pub struct Publisher {
     url: String,
+    /// Shown in RabbitMQ's connection list, so operators can tell the nodes apart.
+    connection_name: String,
     ns: Namespace,
     link: tokio::sync::Mutex<Option<Arc<Link>>>,
 }
@@ -38,12 +40,17 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    pub fn new(url: &str, ns: Namespace) -> Self {
+    pub fn new(url: &str, ns: Namespace, connection_name: &str) -> Self {
         Self {
             url: url.to_owned(),
+            connection_name: connection_name.to_owned(),
             ns,
             link: tokio::sync::Mutex::new(None),
         }
+    }
+
+    fn properties(&self) -> ConnectionProperties {
+        ConnectionProperties::default().with_connection_name(self.connection_name.as_str().into())
     }
 
     /// Succeeds when the broker is reachable (for readiness checks).
@@ -59,8 +66,7 @@ impl Publisher {
             return Ok(link.clone());
         }
         let link = timed(async {
-            let connection =
-                Connection::connect(&self.url, ConnectionProperties::default()).await?;
+            let connection = Connection::connect(&self.url, self.properties()).await?;
             let channel = connection.create_channel().await?;
             channel
                 .confirm_select(ConfirmSelectOptions::default())

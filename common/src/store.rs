@@ -253,8 +253,13 @@ impl Store {
             .arg(self.retention.as_secs())
             .arg("output")
             .arg(&ending.output);
-        for (field, value) in ending.failure.iter().flat_map(Failure::fields) {
-            invocation.arg(field).arg(value);
+        match &ending.failure {
+            Some(failure) => failure.fields().into_iter().for_each(|(field, value)| {
+                invocation.arg(field).arg(value);
+            }),
+            None => {
+                invocation.arg("exit_code").arg(0);
+            }
         }
         let reply: Option<String> = self
             .timed(async {

@@ -43,7 +43,8 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
         usize::from(config.connection.redis_pool_size),
     )
     .context("bad setting HOPPER_REDIS_URL")?;
-    let Some(connection) = connect(&config.connection.amqp_url, &shutdown).await else {
+    let name = format!("hopper-worker {}", config.worker_id);
+    let Some(connection) = connect(&config.connection.amqp_url, &name, &shutdown).await else {
         return Ok(());
     };
     let running = Arc::new(Running::default());
@@ -98,10 +99,12 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
 }
 
 /// Connects to RabbitMQ, retrying with backoff while it is unreachable; `None` if shut down first.
-async fn connect(url: &str, shutdown: &CancellationToken) -> Option<Connection> {
+async fn connect(url: &str, name: &str, shutdown: &CancellationToken) -> Option<Connection> {
     let mut delay = Duration::from_millis(500);
+    // Shown in RabbitMQ's connection list, so operators can tell the workers apart.
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
     loop {
-        match Connection::connect(url, ConnectionProperties::default()).await {
+        match Connection::connect(url, properties.clone()).await {
             Ok(connection) => return Some(connection),
             Err(error) => tracing::warn!(%error, retry_in = ?delay, "cannot connect to RabbitMQ"),
         }

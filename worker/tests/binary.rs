@@ -55,7 +55,7 @@ async fn run_and_stop(ns: Namespace) {
         working_directory: dir.path().to_owned(),
     };
     let id = store.create(&spec).await.expect("create job");
-    Publisher::new(AMQP, ns.clone())
+    Publisher::new(AMQP, ns.clone(), "worker binary test")
         .submit(&id, 1, &spec.queues)
         .await
         .expect("publish");
