@@ -89,6 +89,24 @@ async fn killed_script_names_the_signal() {
         "{text}"
     );
     assert!(text.contains("about to be killed"), "{text}");
+    let job = env.job(&id).await.expect("job");
+    assert_eq!(
+        job.failure,
+        Some(hopper_common::Failure::Signal(9)),
+        "{job:?}"
+    );
+}
+
+/// `.py` scripts run with python3 (the third default interpreter mapping).
+#[tokio::test]
+async fn python_scripts_run_with_python3() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["default"], 1).await;
+    let id = api.submit("echo.py", &["a b", "ü"], &["default"]).await;
+    let reply = api.until_ended(&id).await;
+    assert_eq!(reply["status"], "finished", "{reply}");
+    assert_eq!(result(&reply), "a b\nü\n");
 }
 
 /// A script printing 1 MB: the log file keeps all of it; the result is at most 64 KiB and keeps the
