@@ -29,7 +29,7 @@ pub struct ConnectionArgs {
 
     /// Keep ended jobs this long, then let Redis forget them (GSvar forgets its jobs after 60 days);
     /// `0s` keeps them forever.
-    #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_duration)]
+    #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_retention)]
     pub retention: Duration,
 
     /// Largest number of Redis connections this process opens.
@@ -77,6 +77,17 @@ fn parse_amqp_url(value: &str) -> Result<String, String> {
         .parse::<lapin::uri::AMQPUri>()
         .map(|_| value.to_owned())
         .map_err(|e| format!("not an AMQP URL ({e}); expected e.g. amqp://user:pass@host:5672/%2f"))
+}
+
+/// A retention: whole seconds, as Redis expires keys; `0s` keeps ended jobs forever.
+fn parse_retention(value: &str) -> Result<Duration, String> {
+    let retention = parse_duration(value)?;
+    if retention.subsec_nanos() != 0 {
+        return Err(format!(
+            "'{value}' is not a whole number of seconds (0s keeps jobs forever)"
+        ));
+    }
+    Ok(retention)
 }
 
 /// Parses a duration such as `10s`, `500ms`, `60days`.

@@ -217,6 +217,8 @@ pub struct Job {
     pub note: Option<String>,
     pub output: String,
     pub cancel_requested: bool,
+    /// How many times a worker claimed it.
+    pub attempts: u32,
 }
 
 impl Job {
@@ -260,6 +262,7 @@ impl Job {
             note: text("note"),
             output: hash.get("output").cloned().unwrap_or_default(),
             cancel_requested: hash.get("cancel").is_some_and(|v| v == "1"),
+            attempts: number("attempts").unwrap_or(0) as u32,
             state,
             id,
         })

@@ -24,9 +24,14 @@ pub struct Publisher {
 }
 
 struct Link {
-    // Kept so the connection lives as long as its channel.
+    // Kept so the connection lives as long as its channels.
     _connection: Connection,
-    channel: Channel,
+    /// For submits to job queues.
+    jobs: Channel,
+    /// For cancels to workers' control queues. Its own channel, because a cancel for a worker that is
+    /// gone comes back unroutable, and lapin hands a returned message to the next confirm of its
+    /// channel: on a shared channel a submit's confirm could receive it.
+    control: Channel,
     /// Job queues already declared on this connection; queues are declared on first use.
     declared: Mutex<HashSet<String>>,
 }
@@ -62,18 +67,25 @@ impl Publisher {
         // The lock is held across the connect on purpose: concurrent requests wait for one reconnect
         // instead of each opening a connection.
         let mut guard = self.link.lock().await;
-        if let Some(link) = guard.as_ref().filter(|l| l.channel.status().connected()) {
+        let live = |l: &&Arc<Link>| l.jobs.status().connected() && l.control.status().connected();
+        if let Some(link) = guard.as_ref().filter(live) {
             return Ok(link.clone());
         }
         let link = timed(async {
             let connection = Connection::connect(&self.url, self.properties()).await?;
-            let channel = connection.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
+            let (jobs, control) = (
+                connection.create_channel().await?,
+                connection.create_channel().await?,
+            );
+            for channel in [&jobs, &control] {
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+            }
             Ok(Link {
                 _connection: connection,
-                channel,
+                jobs,
+                control,
                 declared: Mutex::default(),
             })
         })
@@ -103,7 +115,7 @@ impl Publisher {
         for queue in queues {
             let name = topology::job_queue(&self.ns, queue);
             link.ensure_declared(&name).await?;
-            let confirm = link.send(&name, &payload).await?;
+            let confirm = link.send(&link.jobs, &name, &payload).await?;
             pending.push((name, confirm));
         }
         for (name, confirm) in pending {
@@ -117,8 +129,12 @@ impl Publisher {
     pub async fn cancel(&self, job: &JobId, worker: &str) -> Result<(), BrokerError> {
         let link = self.link().await?;
         let payload = Command::Cancel { job: job.clone() }.encode();
-        link.publish(&topology::control_queue(&self.ns, worker), &payload)
-            .await
+        link.publish(
+            &link.control,
+            &topology::control_queue(&self.ns, worker),
+            &payload,
+        )
+        .await
     }
 }
 
@@ -127,7 +143,7 @@ impl Link {
         if self.declared().contains(name) {
             return Ok(());
         }
-        timed(async { Ok(topology::declare_job_queue(&self.channel, name).await?) }).await?;
+        timed(async { Ok(topology::declare_job_queue(&self.jobs, name).await?) }).await?;
         self.declared().insert(name.to_owned());
         Ok(())
     }
@@ -139,22 +155,31 @@ impl Link {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn publish(&self, queue: &str, payload: &[u8]) -> Result<(), BrokerError> {
-        let confirm = self.send(queue, payload).await?;
+    async fn publish(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        payload: &[u8],
+    ) -> Result<(), BrokerError> {
+        let confirm = self.send(channel, queue, payload).await?;
         self.confirmed(queue, confirm).await
     }
 
     /// Sends with `mandatory` set, so a message for a queue that does not exist comes back as
     /// unroutable instead of being dropped by the broker.
-    async fn send(&self, queue: &str, payload: &[u8]) -> Result<PublisherConfirm, BrokerError> {
+    async fn send(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        payload: &[u8],
+    ) -> Result<PublisherConfirm, BrokerError> {
         let options = BasicPublishOptions {
             mandatory: true,
             ..Default::default()
         };
         let properties = topology::message_properties();
         timed(async {
-            Ok(self
-                .channel
+            Ok(channel
                 .basic_publish("".into(), queue.into(), options, payload, properties)
                 .await?)
         })

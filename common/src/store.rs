@@ -33,6 +33,15 @@ struct Scripts {
     claim: Script,
     finish: Script,
     cancel: Script,
+    withdraw: Script,
+}
+
+/// Who claims a job: the worker, its host, and a token unique to this claim attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct Claimant<'a> {
+    pub worker: &'a str,
+    pub host: &'a str,
+    pub token: &'a str,
 }
 
 /// What a delete did.
@@ -83,6 +92,7 @@ impl Store {
             claim: Script::new(include_str!("lua/claim.lua")),
             finish: Script::new(include_str!("lua/finish.lua")),
             cancel: Script::new(include_str!("lua/cancel.lua")),
+            withdraw: Script::new(include_str!("lua/withdraw.lua")),
         };
         Ok(Self {
             pool,
@@ -152,17 +162,17 @@ impl Store {
         .await
     }
 
-    /// Removes a job that could not be published, so that nothing is left looking queued.
-    pub async fn discard(&self, id: &JobId) -> Result<(), StoreError> {
-        self.timed(async {
-            let mut conn = self.pool.get().await?;
-            let _: u64 = redis::cmd("DEL")
-                .arg(self.job_key(id))
-                .query_async(&mut conn)
-                .await?;
-            Ok(())
-        })
-        .await
+    /// Takes back a job whose submit could not be published to all its queues, so that nothing is
+    /// left looking queued. `false` if a worker already claimed it: it runs, and the submit stands.
+    pub async fn withdraw(&self, id: &JobId) -> Result<bool, StoreError> {
+        let invocation = self.scripts.withdraw.key(self.job_key(id));
+        let state: String = self
+            .timed(async {
+                let mut conn = self.pool.get().await?;
+                Ok(invocation.invoke_async(&mut conn).await?)
+            })
+            .await?;
+        Ok(state == "withdrawn")
     }
 
     pub async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
@@ -181,23 +191,24 @@ impl Store {
         Job::from_hash(id.clone(), hash).map(Some)
     }
 
-    /// Claims a queued job for `worker`: the one atomic step that makes a job start once per attempt.
+    /// Claims a queued job: the one atomic step that makes a job start once per attempt. Asking again
+    /// with the same claim token answers the same, so a claim whose answer was lost can be retried.
     pub async fn claim(
         &self,
         id: &JobId,
-        worker: &str,
-        host: &str,
+        claimant: &Claimant<'_>,
         queue: &QueueName,
         threads_granted: u32,
         note: Option<&str>,
     ) -> Result<Claim, StoreError> {
         let mut invocation = self.scripts.claim.key(self.job_key(id));
         invocation
-            .arg(worker)
-            .arg(host)
+            .arg(claimant.worker)
+            .arg(claimant.host)
             .arg(queue.as_str())
             .arg(now_ms())
             .arg(threads_granted)
+            .arg(claimant.token)
             .arg(note.unwrap_or(""));
         let reply: Vec<Option<String>> = self
             .timed(async {

@@ -25,11 +25,17 @@ pub fn clip_middle(text: &str, limit: usize) -> String {
     if text.len() <= limit {
         return text.to_owned();
     }
-    let marker = format!("\n[... {} bytes omitted ...]\n", text.len() - limit);
-    let keep = limit.saturating_sub(marker.len());
+    // The marker's length depends on the number it states: make room for the longest it could be.
+    let keep = limit.saturating_sub(omission_marker(text.len() as u64).len());
     let head_end = floor_char_boundary(text, keep / 2);
     let tail_start = ceil_char_boundary(text, text.len() - (keep - keep / 2));
+    let marker = omission_marker((tail_start - head_end) as u64);
     format!("{}{marker}{}", &text[..head_end], &text[tail_start..])
+}
+
+/// The line that stands where `omitted` bytes were cut out of a text.
+pub fn omission_marker(omitted: u64) -> String {
+    format!("\n[... {omitted} bytes omitted ...]\n")
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
@@ -96,7 +102,18 @@ mod tests {
         let clipped = clip_middle(&text, 1000);
         assert!(clipped.len() <= 1000, "{} bytes", clipped.len());
         assert!(clipped.starts_with("HEAD") && clipped.ends_with("TAIL"));
-        assert!(clipped.contains("bytes omitted"));
+        let stated: usize = clipped
+            .split("[... ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("marker states a number");
+        let marker_len = omission_marker(stated as u64).len();
+        assert_eq!(
+            stated + clipped.len() - marker_len,
+            text.len(),
+            "the marker miscounts"
+        );
         assert_eq!(clip_middle("short", 1000), "short");
     }
 

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use hopper_common::{ConnectionArgs, PathList, QueueName, TelemetryArgs, parse_duration};
 
@@ -56,6 +57,35 @@ pub struct WorkerConfig {
 
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+impl WorkerConfig {
+    /// Checks what parsing cannot: that the directories exist and the log directory is writable. A
+    /// worker that started without them would fail every job it took, for good.
+    pub fn check_directories(&self) -> anyhow::Result<()> {
+        for (setting, dirs) in [
+            ("HOPPER_SCRIPT_DIRS", &self.script_dirs),
+            ("HOPPER_WORK_ROOTS", &self.work_roots),
+        ] {
+            if let Some(missing) = dirs.0.iter().find(|dir| !dir.is_dir()) {
+                anyhow::bail!(
+                    "bad setting {setting}: {} is not a directory",
+                    missing.display()
+                );
+            }
+        }
+        let log_dir = &self.log_dir;
+        let probe = log_dir.join(format!(".hopper-write-test-{}", std::process::id()));
+        std::fs::create_dir_all(log_dir)
+            .and_then(|()| std::fs::write(&probe, b""))
+            .and_then(|()| std::fs::remove_file(&probe))
+            .with_context(|| {
+                format!(
+                    "bad setting HOPPER_LOG_DIR: cannot write in {}",
+                    log_dir.display()
+                )
+            })
+    }
 }
 
 /// Comma-separated queue names; a newtype because clap reads a `Vec` field as a repeated flag.

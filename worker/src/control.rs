@@ -8,14 +8,19 @@ use lapin::Connection;
 use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
 
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::dispatcher::Event;
 use crate::running::Running;
 
-/// Declares this worker's control queue and obeys what arrives on it until the connection closes.
+/// Declares this worker's control queue and obeys what arrives on it. If the consumer ends, the
+/// dispatcher is told: a worker that cancels could no longer reach must not go on taking jobs.
 pub(crate) async fn listen(
     connection: &Connection,
     ns: &Namespace,
     worker_id: &str,
     running: Arc<Running>,
+    events: UnboundedSender<Event>,
 ) -> Result<tokio::task::JoinHandle<()>, lapin::Error> {
     let channel = connection.create_channel().await?;
     let name = topology::control_queue(ns, worker_id);
@@ -44,10 +49,11 @@ pub(crate) async fn listen(
                 }
                 Ok(other) => tracing::warn!(?other, "unexpected message on the control queue"),
                 Err(error) => {
-                    tracing::error!(%error, "control queue consumer failed");
+                    let _ = events.send(Event::ControlEnded(Some(error)));
                     return;
                 }
             }
         }
+        let _ = events.send(Event::ControlEnded(None));
     }))
 }

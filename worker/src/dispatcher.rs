@@ -5,11 +5,10 @@
 //! `consumer_timeout`), so the broker's unacked count says nothing about running jobs; prefetch is what
 //! keeps the broker from sending more than the free slots, and it is re-set whenever they change.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hopper_common::{Claim, Command, Ending, JobId, QueueName, Store};
+use hopper_common::{Claim, Claimant, Command, Ending, JobId, QueueName, Store};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -18,12 +17,12 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::consumers::QueueConsumers;
+use crate::reservation::Reservation;
 use crate::runner::{Assignment, Runner};
 use crate::running::Running;
 use crate::slots::Slots;
 
-/// Pause before handing back a delivery that could not be claimed because Redis failed, so a Redis
-/// outage does not turn into a tight redelivery loop.
+/// Pause between attempts to reach Redis for a claim or a job's end.
 const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
@@ -41,6 +40,8 @@ pub(crate) enum Event {
     JobDone {
         threads: u32,
     },
+    /// The control queue's consumer ended: cancel commands can no longer arrive.
+    ControlEnded(Option<lapin::Error>),
 }
 
 /// What job tasks share.
@@ -55,9 +56,8 @@ pub(crate) struct Shared {
 
 pub(crate) struct Dispatcher {
     slots: Slots,
-    /// Queues whose last delivery did not fit the free slots: not consumed until a job ends, so an
-    /// oversized head-of-queue job is not bounced back and forth in a tight loop.
-    blocked: HashSet<QueueName>,
+    /// Held for a job that did not fit the free slots, if any.
+    reservation: Option<Reservation>,
     consumers: QueueConsumers,
     events: UnboundedReceiver<Event>,
     sender: UnboundedSender<Event>,
@@ -85,7 +85,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             slots: Slots::new(threads),
-            blocked: HashSet::new(),
+            reservation: None,
             consumers,
             sender: channel.0,
             events: channel.1,
@@ -109,9 +109,16 @@ impl Dispatcher {
     async fn serve(&mut self) -> anyhow::Result<()> {
         self.sync_consumers().await?;
         loop {
+            let window_ends = self.reservation.as_ref().and_then(Reservation::window_ends);
             let event = tokio::select! {
                 () = self.stop.cancelled() => return Ok(()),
                 event = self.events.recv() => event,
+                () = until(window_ends) => {
+                    // The reserved job was not delivered (another worker took it): stop holding.
+                    self.reservation = None;
+                    self.sync_consumers().await?;
+                    continue;
+                }
             };
             // The dispatcher holds a sender itself, so the channel never closes.
             let Some(event) = event else { return Ok(()) };
@@ -128,9 +135,12 @@ impl Dispatcher {
     fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
             Event::Delivery { queue, delivery } => self.on_delivery(queue, *delivery),
-            Event::JobDone { threads } => {
-                self.slots.give_back(threads);
-                self.blocked.clear();
+            Event::JobDone { threads } => self.slots.give_back(threads),
+            Event::ControlEnded(error) => {
+                let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
+                anyhow::bail!(
+                    "lost the control queue, so cancels could not reach this worker: {why}"
+                );
             }
             Event::ConsumerEnded {
                 queue,
@@ -162,13 +172,23 @@ impl Dispatcher {
             tracing::debug!(%job, %queue, "second copy of a held job dropped");
             return settle(delivery, Settle::Done);
         };
-        if !self.slots.try_take(granted) {
-            // No room now: hand it back for another worker (or for us, once a job ends).
-            tracing::debug!(%job, threads, free = self.slots.free(), "job does not fit now, handed back");
+        let free = self.slots.free();
+        let held_back = self
+            .reservation
+            .as_ref()
+            .is_some_and(|r| !r.admits(&queue, free));
+        if held_back || !self.slots.try_take(granted) {
+            // No room now: hand it back for another worker, or for us once the slots are free. The
+            // first job that does not fit has slots reserved, so narrower ones cannot starve it.
+            tracing::debug!(%job, threads, free, held_back, "job not taken now, handed back");
             self.shared.running.remove(&job);
-            self.blocked.insert(queue);
+            if self.reservation.is_none() || !held_back {
+                self.reservation = Some(Reservation::new(queue, granted));
+            }
             return settle(delivery, Settle::HandBack);
         }
+        // Whatever was reserved for is served: this is the head of the reserved queue.
+        self.reservation = None;
         let note = (threads > granted).then(|| {
             format!(
                 "asked for {threads} threads; worker {} has {granted}, so the job runs alone with all of them",
@@ -195,13 +215,13 @@ impl Dispatcher {
 
     async fn sync_consumers(&mut self) -> Result<(), lapin::Error> {
         let queues: Vec<QueueName> = self.consumers.queues().cloned().collect();
-        let free = u16::try_from(self.slots.free()).unwrap_or(u16::MAX);
+        let free = self.slots.free();
         for queue in queues {
-            let prefetch = if self.blocked.contains(&queue) {
-                0
-            } else {
-                free
+            let prefetch = match &mut self.reservation {
+                Some(reservation) => reservation.prefetch(&queue, free),
+                None => free,
             };
+            let prefetch = u16::try_from(prefetch).unwrap_or(u16::MAX);
             self.consumers.set_prefetch(&queue, prefetch).await?;
         }
         Ok(())
@@ -232,49 +252,66 @@ async fn run_order(
         delivery,
         cancel,
     } = order;
-    if stop.is_cancelled() {
-        settle(delivery, Settle::HandBack);
-    } else {
-        let claim = shared
-            .store
-            .claim(
-                &job,
-                &shared.worker_id,
-                &shared.host,
-                &queue,
+    match claim(&shared, &job, &queue, threads, note.as_deref(), &stop).await {
+        Some(Claim::Claimed(spec)) => {
+            settle(delivery, Settle::Done);
+            let assignment = Assignment {
+                id: &job,
+                spec: &spec,
+                queue: &queue,
                 threads,
-                note.as_deref(),
-            )
-            .await;
-        match claim {
-            Ok(Claim::Claimed(spec)) => {
-                settle(delivery, Settle::Done);
-                let assignment = Assignment {
-                    id: &job,
-                    spec: &spec,
-                    queue: &queue,
-                    threads,
-                };
-                let ending = shared.runner.run(assignment, &cancel, &stop).await;
-                record(&shared.store, &job, &shared.worker_id, &ending).await;
-            }
-            Ok(Claim::NotQueued(state)) => {
-                tracing::debug!(%state, "job is no longer queued; message dropped");
-                settle(delivery, Settle::Done);
-            }
-            Ok(Claim::Missing) => {
-                tracing::warn!("message for a job Redis does not know; dropped");
-                settle(delivery, Settle::Done);
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot claim job; handing it back");
-                tokio::time::sleep(STORE_RETRY_PAUSE).await;
-                settle(delivery, Settle::HandBack);
-            }
+            };
+            let ending = shared.runner.run(assignment, &cancel, &stop).await;
+            record(&shared.store, &job, &shared.worker_id, &ending).await;
         }
+        Some(Claim::NotQueued(state)) => {
+            tracing::debug!(%state, "job is no longer queued; message dropped");
+            settle(delivery, Settle::Done);
+        }
+        Some(Claim::Missing) => {
+            tracing::warn!("message for a job Redis does not know; dropped");
+            settle(delivery, Settle::Done);
+        }
+        None => settle(delivery, Settle::HandBack),
     }
     shared.running.remove(&job);
     let _ = done.send(Event::JobDone { threads });
+}
+
+/// Claims the job, asking again while Redis fails: an error does not say whether the claim happened,
+/// and only the same claim token asked again can tell. Handing the delivery back after a claim that
+/// did happen would leave the job running with nobody running it. `None` if the worker stops first.
+async fn claim(
+    shared: &Shared,
+    job: &JobId,
+    queue: &QueueName,
+    threads: u32,
+    note: Option<&str>,
+    stop: &CancellationToken,
+) -> Option<Claim> {
+    let token = uuid::Uuid::new_v4().to_string();
+    let claimant = Claimant {
+        worker: &shared.worker_id,
+        host: &shared.host,
+        token: &token,
+    };
+    loop {
+        if stop.is_cancelled() {
+            return None;
+        }
+        match shared
+            .store
+            .claim(job, &claimant, queue, threads, note)
+            .await
+        {
+            Ok(claim) => return Some(claim),
+            Err(error) => tracing::error!(%error, "cannot claim job yet; asking again"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return None,
+            () = tokio::time::sleep(STORE_RETRY_PAUSE) => {}
+        }
+    }
 }
 
 /// Writes how a job ended, retrying for a while if Redis is unavailable: a final state must not be
@@ -328,4 +365,12 @@ fn settle(delivery: Delivery, how: Settle) {
             tracing::debug!(%error, ?how, "cannot settle delivery");
         }
     });
+}
+
+/// Completes at `deadline`, or never.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }

@@ -19,6 +19,9 @@ impl Interpreters {
             }
             map.insert(extension.to_owned(), command);
         }
+        if map.is_empty() {
+            return Err("needs at least one `extension=command`, e.g. php=php".to_owned());
+        }
         Ok(Self(map))
     }
 

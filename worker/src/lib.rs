@@ -9,6 +9,7 @@ mod interpreters;
 mod launch;
 mod output;
 mod process_group;
+mod reservation;
 mod runner;
 mod running;
 mod slots;
@@ -33,8 +34,7 @@ use running::Running;
 /// Runs the worker until `shutdown` is cancelled (then terminates and records its running jobs) or its
 /// broker connection fails.
 pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.log_dir)
-        .with_context(|| format!("cannot create HOPPER_LOG_DIR {}", config.log_dir.display()))?;
+    config.check_directories()?;
     let ns = config.connection.namespace.clone();
     let store = Store::new(
         &config.connection.redis_url,
@@ -47,16 +47,22 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
     let Some(connection) = connect(&config.connection.amqp_url, &name, &shutdown).await else {
         return Ok(());
     };
-    let running = Arc::new(Running::default());
-    let control = control::listen(&connection, &ns, &config.worker_id, running.clone())
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the control queue; is another worker running as '{}'?",
-                config.worker_id
-            )
-        })?;
     let events = tokio::sync::mpsc::unbounded_channel();
+    let running = Arc::new(Running::default());
+    let control = control::listen(
+        &connection,
+        &ns,
+        &config.worker_id,
+        running.clone(),
+        events.0.clone(),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the control queue; is another worker running as '{}'?",
+            config.worker_id
+        )
+    })?;
     let consumers = QueueConsumers::open(
         &connection,
         &ns,

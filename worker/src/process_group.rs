@@ -5,6 +5,11 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::Child;
+use tokio::time::Instant;
+
+/// How often a group that was told to end is checked for being empty: the kernel offers no event for
+/// "no process left in this group".
+const EMPTY_CHECK: Duration = Duration::from_millis(50);
 
 /// A job's process group. Every script runs as the leader of its own group, so the script and all it
 /// started (short of processes that leave the group on purpose) are signalled together.
@@ -17,7 +22,7 @@ impl ProcessGroup {
         child.id().map(|pid| Self(Pid::from_raw(pid as i32)))
     }
 
-    pub(crate) fn signal(self, signal: Signal) {
+    fn signal(self, signal: Signal) {
         match killpg(self.0, signal) {
             Ok(()) | Err(Errno::ESRCH) => {}
             Err(error) => {
@@ -26,27 +31,61 @@ impl ProcessGroup {
         }
     }
 
-    /// SIGTERM to the whole group; if the script has not exited after `grace`, SIGKILL. Returns the
-    /// script's exit status.
+    /// Whether any live process is left in the group. Zombies do not count: they run nothing, and
+    /// an orphan's zombie lasts until the host's init reaps it, which some container inits do late.
+    fn occupied(self) -> bool {
+        if killpg(self.0, None) == Err(Errno::ESRCH) {
+            return false;
+        }
+        let Ok(processes) = std::fs::read_dir("/proc") else {
+            return true;
+        };
+        processes.flatten().any(|entry| {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses, so read after
+            // its last `)`.
+            let mut fields = stat
+                .rsplit_once(") ")
+                .map_or("", |(_, rest)| rest)
+                .split(' ');
+            let (state, pgrp) = (fields.next(), fields.nth(1));
+            pgrp == Some(self.0.to_string().as_str()) && state != Some("Z")
+        })
+    }
+
+    /// SIGTERM to the whole group; SIGKILL to it if the script has not exited by `deadline`. Returns
+    /// the script's exit status.
     pub(crate) async fn terminate(
         self,
         child: &mut Child,
-        grace: Duration,
+        deadline: Instant,
     ) -> std::io::Result<ExitStatus> {
         self.signal(Signal::SIGTERM);
-        match tokio::time::timeout(grace, child.wait()).await {
+        match tokio::time::timeout_at(deadline, child.wait()).await {
             Ok(status) => status,
             Err(_elapsed) => {
-                tracing::warn!(pgid = %self.0, ?grace, "job ignored SIGTERM, sending SIGKILL");
+                tracing::warn!(pgid = %self.0, "job ignored SIGTERM, sending SIGKILL");
                 self.signal(Signal::SIGKILL);
                 child.wait().await
             }
         }
     }
 
-    /// Kills whatever is left in the group once the script has exited: a job's lifetime ends with its
-    /// script, as under SGE and Slurm, so nothing it left behind holds the host's slots unseen.
-    pub(crate) fn reap_leftovers(self) {
-        self.signal(Signal::SIGKILL);
+    /// Ends whatever the script left in its group once it has exited: SIGTERM, then SIGKILL if anything
+    /// is still there at `deadline`. A job's lifetime ends with its script, as under SGE and Slurm, so
+    /// nothing it left behind holds the host's slots unseen; its children get the same grace as the
+    /// script to clean up.
+    pub(crate) async fn end_the_rest(self, deadline: Instant) {
+        if !self.occupied() {
+            return;
+        }
+        self.signal(Signal::SIGTERM);
+        while self.occupied() && Instant::now() < deadline {
+            tokio::time::sleep(EMPTY_CHECK).await;
+        }
+        if self.occupied() {
+            tracing::warn!(pgid = %self.0, "processes left by the job ignored SIGTERM, sending SIGKILL");
+            self.signal(Signal::SIGKILL);
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use hopper_common::{Ending, Failure, JobId, JobSpec, QueueName, RESULT_LIMIT};
 use tokio::process::Command;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::launch::{Launch, Launcher};
@@ -48,8 +49,16 @@ impl Runner {
             Ok(launch) => launch,
             Err(why) => return could_not_start(why),
         };
-        if cancel.is_cancelled() || shutdown.is_cancelled() {
-            return could_not_start("stopped before it started".to_owned());
+        if shutdown.is_cancelled() {
+            // Not the job's fault: say so, rather than fail it as if it could never run.
+            return Ending {
+                failure: Some(Failure::WorkerShutdown),
+                output: String::new(),
+            };
+        }
+        if cancel.is_cancelled() {
+            // Recorded as canceled: the cancel request is already in Redis.
+            return could_not_start("canceled before it started".to_owned());
         }
         let stdout = self.log_dir.join(format!("{}.out", job.id));
         let stderr = self.log_dir.join(format!("{}.err", job.id));
@@ -69,15 +78,21 @@ impl Runner {
         };
         tracing::info!(pid = ?child.id(), "script started");
         let mut interrupted = false;
-        let status = tokio::select! {
-            status = child.wait() => status,
-            () = cancel.cancelled() => group.terminate(&mut child, self.kill_grace).await,
+        // From the moment the job is told to end (or ends by itself), its group has the grace period.
+        let deadline = || Instant::now() + self.kill_grace;
+        let (status, deadline) = tokio::select! {
+            status = child.wait() => (status, deadline()),
+            () = cancel.cancelled() => {
+                let deadline = deadline();
+                (group.terminate(&mut child, deadline).await, deadline)
+            }
             () = shutdown.cancelled() => {
                 interrupted = true;
-                group.terminate(&mut child, self.kill_grace).await
+                let deadline = deadline();
+                (group.terminate(&mut child, deadline).await, deadline)
             }
         };
-        group.reap_leftovers();
+        group.end_the_rest(deadline).await;
         let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
         let failure = match status {
             _ if interrupted => Some(Failure::WorkerShutdown),

@@ -35,6 +35,11 @@ fn bad_or_missing_settings_are_named() {
         ("HOPPER_KILL_GRACE", Some("soon")),
         ("HOPPER_WORKER_ID", Some("a b")),
         ("HOPPER_AMQP_URL", Some("nope")),
+        ("HOPPER_RETENTION", Some("1500ms")),
+        ("HOPPER_INTERPRETERS", Some("")),
+        ("HOPPER_SCRIPT_DIRS", Some("/nonexistent/hopper-scripts")),
+        ("HOPPER_WORK_ROOTS", Some("/nonexistent/hopper-work")),
+        ("HOPPER_LOG_DIR", Some("/proc/hopper-logs")),
     ];
     for (var, value) in cases {
         let mut env: Vec<_> = GOOD

@@ -69,12 +69,21 @@ async fn submit(state: &AppState, request: JobRequest) -> Result<Response, Gsvar
         .submit(&id, spec.threads, &spec.queues)
         .await
     {
-        // Recorded but not (fully) published: remove the record so nothing is left looking queued.
-        // A message that did reach a queue finds no job and is dropped by the worker.
-        if let Err(cleanup) = state.store.discard(&id).await {
-            tracing::error!(job = %id, error = %cleanup, "cannot remove a job whose publish failed");
+        // Recorded but not published to every queue. If no worker has claimed it yet, take it back so
+        // nothing is left looking queued (a message that did get through then finds no job and is
+        // dropped) and say 503, so GSvar submits again. If a worker already claimed it through a
+        // message that got through, it runs: the submit stands, and a 503 would only make GSvar submit
+        // a second copy.
+        match state.store.withdraw(&id).await {
+            Ok(true) => return Err(GsvarError::broker(error)),
+            Ok(false) => {
+                tracing::warn!(job = %id, %error, "publish failed, but a worker had already claimed the job")
+            }
+            Err(cleanup) => {
+                tracing::error!(job = %id, error = %cleanup, "cannot withdraw a job whose publish failed");
+                return Err(GsvarError::broker(error));
+            }
         }
-        return Err(GsvarError::broker(error));
     }
     tracing::info!(job = %id, queues = %QueueName::join(&spec.queues), script = %spec.script, "job queued");
     Ok(Json(SubmitReply::queued(&id, &spec.queues)).into_response())

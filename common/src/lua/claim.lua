@@ -1,18 +1,24 @@
 -- queued -> running, for exactly one worker. Copies of the job in other queues and redeliveries find it no
 -- longer queued and are dropped.
--- KEYS[1]: job. ARGV: worker, host, queue, now (ms), threads granted, note ('' for none).
+-- The claim carries a token unique to this claim attempt. Asked again with the same token (because
+-- the first answer was lost on the way), it answers `claimed` again: a claim that happened is never
+-- mistaken for one that did not, which would leave the job running with nobody running it.
+-- KEYS[1]: job. ARGV: worker, host, queue, now (ms), threads granted, claim token, note ('' for none).
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
   return {'missing'}
 end
-if state ~= 'queued' then
+if state == 'running' and redis.call('HGET', KEYS[1], 'claim') == ARGV[6] then
+  state = 'claimed'
+elseif state ~= 'queued' then
   return {state}
+else
+  redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1], 'host', ARGV[2], 'queue', ARGV[3],
+    'started', ARGV[4], 'threads_granted', ARGV[5], 'claim', ARGV[6])
+  if ARGV[7] ~= '' then
+    redis.call('HSET', KEYS[1], 'note', ARGV[7])
+  end
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
-redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1], 'host', ARGV[2], 'queue', ARGV[3],
-  'started', ARGV[4], 'threads_granted', ARGV[5])
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[1], 'note', ARGV[6])
-end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local spec = redis.call('HMGET', KEYS[1], 'threads', 'queues', 'script', 'args', 'workdir')
 return {'claimed', spec[1], spec[2], spec[3], spec[4], spec[5]}

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TOKEN, TestEnv};
+use crate::helpers::{TOKEN, TestEnv, eventually};
 
 /// Whether `name` is a durable quorum queue with Hopper's delivery limit, read from RabbitMQ itself.
 fn is_hopper_job_queue(name: &str) -> bool {
@@ -124,4 +124,117 @@ async fn health_and_readiness() {
         .await
         .expect("readyz");
     assert_eq!(readiness.status(), StatusCode::OK);
+}
+
+/// The policy in force on a queue, as RabbitMQ reports it.
+fn policy_of(queue: &str) -> String {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "name", "policy"])
+        .output()
+        .expect("rabbitmqctl");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .find(|(name, _)| *name == queue)
+        .map(|(_, policy)| policy.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// A RabbitMQ policy for the test's lifetime (removed on drop, even if the test fails).
+struct Policy(String);
+
+impl Policy {
+    fn set(name: String, pattern: &str, definition: &str) -> Self {
+        let status = std::process::Command::new("rabbitmqctl")
+            .args([
+                "set_policy",
+                "-q",
+                "--apply-to",
+                "queues",
+                &name,
+                pattern,
+                definition,
+            ])
+            .status()
+            .expect("rabbitmqctl (installed with RabbitMQ) must be on PATH");
+        assert!(status.success(), "cannot set policy {name}");
+        Self(name)
+    }
+}
+
+impl Drop for Policy {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["clear_policy", "-q", &self.0])
+            .status();
+    }
+}
+
+/// When one of a job's queues refuses the message, the submit answers 503 and leaves no job behind;
+/// the copy that did reach another queue finds no job and never runs.
+#[tokio::test]
+async fn publish_refused_by_one_queue_withdraws_the_job() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let (good, refusing) = (env.amqp_queue("good"), env.amqp_queue("refusing"));
+    // The queue exists, and the policy is in force on it, before the submit.
+    let connection = lapin::Connection::connect(&crate::helpers::amqp_url(), Default::default())
+        .await
+        .expect("AMQP");
+    let channel = connection.create_channel().await.expect("channel");
+    hopper_common::topology::declare_job_queue(&channel, &refusing)
+        .await
+        .expect("declare");
+    let policy_name = format!("{}-refuse", env.ns);
+    let _policy = Policy::set(
+        policy_name.clone(),
+        &format!("^{}\\.refusing$", env.ns),
+        r#"{"max-length":0,"overflow":"reject-publish"}"#,
+    );
+    eventually("the policy to apply", || async {
+        (policy_of(&refusing) == policy_name).then_some(())
+    })
+    .await;
+    // A quorum queue lets one message past its limit before it refuses: fill that place first.
+    channel
+        .confirm_select(Default::default())
+        .await
+        .expect("confirms");
+    let filler = channel
+        .basic_publish(
+            "".into(),
+            refusing.as_str().into(),
+            Default::default(),
+            b"filler",
+            Default::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(filler.is_ack());
+    let (status, reply) = api
+        .post(&api.submit_body("hold.php", &[], &["good", "refusing"]))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{reply}");
+    assert!(
+        env.job_keys().await.is_empty(),
+        "a withdrawn job was left: {:?}",
+        env.job_keys().await
+    );
+    assert_eq!(
+        env.queue_counts(&good).await,
+        Some((1, 0)),
+        "the copy that got through"
+    );
+
+    let _worker = env.worker("w1", &["good"], 1).await;
+    let sentinel = api.submit("analyze.php", &[], &["good"]).await;
+    assert_eq!(api.until_ended(&sentinel).await["status"], "finished");
+    assert_eq!(
+        env.queue_counts(&good).await,
+        Some((0, 1)),
+        "the orphan copy was not consumed"
+    );
+    assert!(!env.logs.join("1.out").exists(), "the withdrawn job ran");
 }

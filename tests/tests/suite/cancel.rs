@@ -61,8 +61,9 @@ async fn deleted_queued_job_never_starts() {
     assert_eq!(api.update(&id).await["status"], "error");
 }
 
-/// Deleting a running job answers 0 at once, update says canceled, and the script and the child it
-/// started are gone afterwards; the worker records the job canceled.
+/// Deleting a running job answers 0 at once, update says canceled, SIGTERM reaches the script and the
+/// child it started (the whole process group), both are gone afterwards, and the worker records the
+/// job canceled.
 #[tokio::test]
 async fn deleted_running_job_loses_its_whole_process_group() {
     let env = TestEnv::new();
@@ -79,6 +80,12 @@ async fn deleted_running_job_loses_its_whole_process_group() {
         })
         .await;
     }
+    let child_term =
+        std::fs::read_to_string(env.path(&format!("{id}.child-term"))).unwrap_or_default();
+    assert_eq!(
+        child_term, "term\n",
+        "SIGTERM did not reach the script's child"
+    );
     let job = recorded_end(&env, &id).await;
     assert_eq!(job.state, hopper_common::JobState::Canceled, "{job:?}");
     assert!(job.ended_ms.is_some());

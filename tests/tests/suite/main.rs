@@ -12,3 +12,4 @@ mod helpers;
 mod jobs;
 mod refusals;
 mod scale;
+mod store;

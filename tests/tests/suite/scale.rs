@@ -200,3 +200,37 @@ async fn prefetch_follows_free_slots() {
     }
     wait_for(vec![3]).await;
 }
+
+/// A job needing every slot is not starved by a stream of one-slot jobs from another queue refilling
+/// each slot that frees up: slots are reserved for it, so only the jobs already running or delivered
+/// go first.
+#[tokio::test]
+async fn wide_job_is_not_starved_by_narrow_ones() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["narrow", "wide"], 2).await;
+    let mut narrow = Vec::new();
+    for _ in 0..16 {
+        narrow.push(api.submit("record.php", &["200000"], &["narrow"]).await);
+    }
+    let mut wide = api.submit_body("record.php", &["200000"], &["wide"]);
+    wide["threads"] = json!(2);
+    let wide = api.submit_ok(wide).await;
+    for id in narrow.iter().chain([&wide]) {
+        assert_eq!(api.until_ended(id).await["status"], "finished", "job {id}");
+    }
+    let runs = runs(&env);
+    let wide_start = runs
+        .iter()
+        .find(|r| r.job == wide)
+        .expect("wide job ran")
+        .start;
+    let before = runs
+        .iter()
+        .filter(|r| r.job != wide && r.start < wide_start)
+        .count();
+    assert!(
+        before <= 4,
+        "{before} narrow jobs started before the wide one"
+    );
+}
