@@ -99,21 +99,25 @@ async fn job_ignoring_sigterm_is_killed_after_the_grace() {
     let _worker = env
         .worker_with(
             env.worker_flags("w1", &["default"], 1)
-                .set("--kill-grace", "1s"),
+                .set("--kill-grace", "3s"),
         )
         .await;
     let id = api.submit("stubborn.sh", &[], &["default"]).await;
     let pids = env.started_pids(&id).await;
     assert_eq!(api.delete(&id).await["exit_code"], 0);
+    let term_file = env.path(&format!("{id}.term"));
+    eventually("SIGTERM to reach the script", || async {
+        std::fs::read_to_string(&term_file)
+            .is_ok_and(|t| t.contains("term"))
+            .then_some(())
+    })
+    .await;
+    // It survived SIGTERM (the grace has seconds left), and SIGKILL ends it once the grace is over.
+    assert!(!gone(pids[0]), "killed before the grace period was over");
     eventually("the stubborn script to be killed", || async {
         gone(pids[0]).then_some(())
     })
     .await;
-    let terms = std::fs::read_to_string(env.path(&format!("{id}.term"))).unwrap_or_default();
-    assert!(
-        terms.contains("term"),
-        "SIGTERM was not sent before SIGKILL"
-    );
     let job = recorded_end(&env, &id).await;
     assert_eq!(job.state, hopper_common::JobState::Canceled);
 }
