@@ -3,27 +3,22 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TOKEN, TestEnv, eventually};
+use crate::helpers::{TOKEN, TestEnv, eventually, rabbitmq_rows};
 
 /// Whether `name` is a durable quorum queue with Hopper's delivery limit, read from RabbitMQ itself.
 fn is_hopper_job_queue(name: &str) -> bool {
-    let output = std::process::Command::new("rabbitmqctl")
-        .args(["list_queues", "-q", "name", "durable", "arguments"])
-        .output()
-        .expect("rabbitmqctl (installed with RabbitMQ) must be on PATH");
-    String::from_utf8_lossy(&output.stdout).lines().any(|line| {
-        let mut fields = line.split('\t');
-        fields.next() == Some(name)
-            && fields.next() == Some("true")
-            && fields.next().is_some_and(|arguments| {
-                arguments.contains(r#"{"x-queue-type","quorum"}"#)
-                    && arguments.contains(r#"{"x-delivery-limit",1000000000}"#)
-            })
-    })
+    rabbitmq_rows("list_queues", &["name", "durable", "arguments"], name)
+        .iter()
+        .any(|row| {
+            row[0] == "true"
+                && row[1].contains(r#"{"x-queue-type","quorum"}"#)
+                && row[1].contains(r#"{"x-delivery-limit",1000000000}"#)
+        })
 }
 
 /// With no worker running, a submit's messages are already in every listed queue when the client gets
-/// its answer (published with confirms), and the API declared them as durable quorum queues (with a delivery limit no hand-back can reach).
+/// its answer (published with confirms), and the API declared them as durable quorum queues (with a
+/// delivery limit no hand-back can reach).
 #[tokio::test]
 async fn submit_is_confirmed_in_every_listed_queue_before_the_answer() {
     let env = TestEnv::new();
@@ -128,16 +123,8 @@ async fn health_and_readiness() {
 
 /// The policy in force on a queue, as RabbitMQ reports it.
 fn policy_of(queue: &str) -> String {
-    let output = std::process::Command::new("rabbitmqctl")
-        .args(["list_queues", "-q", "name", "policy"])
-        .output()
-        .expect("rabbitmqctl");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_once('\t'))
-        .find(|(name, _)| *name == queue)
-        .map(|(_, policy)| policy.trim().to_owned())
-        .unwrap_or_default()
+    let rows = rabbitmq_rows("list_queues", &["name", "policy"], queue);
+    rows.first().map(|row| row[0].clone()).unwrap_or_default()
 }
 
 /// A RabbitMQ policy for the test's lifetime (removed on drop, even if the test fails).

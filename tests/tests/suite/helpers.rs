@@ -56,6 +56,26 @@ where
     }
 }
 
+/// The rows of a `rabbitmqctl list_*` table (RabbitMQ's own view), whose first column is a queue
+/// name, for the rows of `queue`: the other columns of each.
+pub fn rabbitmq_rows(list: &str, columns: &[&str], queue: &str) -> Vec<Vec<String>> {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args([list, "-q"])
+        .args(columns)
+        .output()
+        .expect("rabbitmqctl (installed with RabbitMQ) must be on PATH");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            line.split('\t')
+                .map(|field| field.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|fields| fields.first().is_some_and(|name| name == queue))
+        .map(|mut fields| fields.split_off(1))
+        .collect()
+}
+
 /// Flags for an in-process binary: defaults a test can override or remove.
 #[derive(Debug, Clone)]
 pub struct Flags(BTreeMap<&'static str, String>);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::helpers::{TestEnv, eventually};
+use crate::helpers::{TestEnv, eventually, rabbitmq_rows};
 
 /// One line of record.php's runs.log.
 #[derive(Debug, Clone)]
@@ -155,15 +155,9 @@ async fn oversized_job_runs_alone_instead_of_waiting() {
 
 /// Prefetches of the consumers of `queue`, read from RabbitMQ itself.
 fn prefetches(queue: &str) -> Vec<u32> {
-    let output = std::process::Command::new("rabbitmqctl")
-        .args(["list_consumers", "-q", "queue_name", "prefetch_count"])
-        .output()
-        .expect("rabbitmqctl (installed with RabbitMQ) must be on PATH");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_once('\t'))
-        .filter(|(name, _)| *name == queue)
-        .map(|(_, prefetch)| prefetch.trim().parse().expect("prefetch"))
+    rabbitmq_rows("list_consumers", &["queue_name", "prefetch_count"], queue)
+        .iter()
+        .map(|row| row[0].parse().expect("prefetch"))
         .collect()
 }
 
