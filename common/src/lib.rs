@@ -26,7 +26,9 @@ pub use publisher::Publisher;
 pub use queue_name::QueueName;
 pub use shutdown::shutdown_signal;
 pub use store::{CancelOutcome, Claimant, Store};
-pub use text::{check_script_name, clip_middle, excerpt, omission_marker, signal_name};
+pub use text::{
+    check_script_name, clip_middle, excerpt, omission_marker, signal_name, stated_omission,
+};
 
 /// Largest `result` a job gives, in bytes, head and tail kept: within 64 KiB, and within the 65,000
 /// characters GSvar's database keeps before it cuts a history entry itself.

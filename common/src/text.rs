@@ -38,6 +38,11 @@ pub fn omission_marker(omitted: u64) -> String {
     format!("\n[... {omitted} bytes omitted ...]\n")
 }
 
+/// The number of bytes the first [`omission_marker`] in `text` says were cut out, if it has one.
+pub fn stated_omission(text: &str) -> Option<u64> {
+    text.split("[... ").nth(1)?.split(' ').next()?.parse().ok()
+}
+
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     while !text.is_char_boundary(index) {
         index -= 1;
@@ -102,11 +107,8 @@ mod tests {
         let clipped = clip_middle(&text, 1000);
         assert!(clipped.len() <= 1000, "{} bytes", clipped.len());
         assert!(clipped.starts_with("HEAD") && clipped.ends_with("TAIL"));
-        let stated: usize = clipped
-            .split("[... ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
+        let stated: usize = stated_omission(&clipped)
+            .map(|n| n as _)
             .expect("marker states a number");
         let marker_len = omission_marker(stated as u64).len();
         assert_eq!(

@@ -105,12 +105,7 @@ mod tests {
             "{clipped}"
         );
         assert!(!clipped.contains('\u{FFFD}'), "a character was split");
-        let stated: u64 = clipped
-            .split("[... ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .expect("a marker with a count");
+        let stated: u64 = hopper_common::stated_omission(&clipped).expect("a marker with a count");
         let shown = clipped.len() - omission_marker(stated).len();
         assert_eq!(stated + shown as u64, text.len() as u64);
     }

@@ -123,11 +123,8 @@ async fn megabyte_of_output_is_logged_whole_and_clipped_in_the_result() {
     // Within 64 KiB, and within what GSvar's database keeps uncut (65,000 characters).
     assert!(text.len() <= 65_000, "result is {} bytes", text.len());
     assert!(text.starts_with("BEGIN\n"), "head lost");
-    let stated: usize = text
-        .split("[... ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
+    let stated: usize = hopper_common::stated_omission(text)
+        .map(|n| n as _)
         .expect("an omission marker with a count");
     let stderr = "loud.php: stderr line\n";
     let shown = text.len() - hopper_common::omission_marker(stated as u64).len() - stderr.len();
