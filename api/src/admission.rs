@@ -5,6 +5,8 @@ use std::path::{Component, Path, PathBuf};
 
 use hopper_common::{JobSpec, QueueName, check_script_name, excerpt};
 
+use crate::TriesPolicy;
+
 /// What a front door hands over for checking, in its own terms already decoded.
 #[derive(Debug)]
 pub struct JobRequest {
@@ -21,6 +23,7 @@ pub struct Admission {
     pub work_roots: Vec<PathBuf>,
     pub script_dirs: Option<Vec<PathBuf>>,
     pub max_threads: u32,
+    pub tries: TriesPolicy,
 }
 
 /// A submit refused for a lasting reason. The spec is kept (as far as it could be read) so the job can
@@ -38,9 +41,11 @@ impl Admission {
         let queues: Result<Vec<QueueName>, String> =
             named.iter().map(|q| QueueName::parse(q)).collect();
         let threads = u32::try_from(request.threads).unwrap_or(0);
+        let queues_ok = queues.clone().unwrap_or_default();
         let spec = JobSpec {
+            max_tries: self.tries.for_queues(&queues_ok),
             threads,
-            queues: queues.clone().unwrap_or_default(),
+            queues: queues_ok,
             script: request.script,
             args: request.args,
             working_directory: PathBuf::from(&request.working_directory),

@@ -1,9 +1,9 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use hopper_common::{ConnectionArgs, PathList, TelemetryArgs};
+use hopper_common::{ConnectionArgs, LivenessArgs, PathList, TelemetryArgs};
 
-use crate::Tokens;
+use crate::{Tokens, TriesPolicy};
 
 /// hopper-api: a stateless HTTP node of Hopper. Run as many as you like behind a load balancer.
 ///
@@ -42,8 +42,17 @@ pub struct ApiConfig {
           value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body: u32,
 
+    /// How many times a job may be started, `N,queue=N,...`: a default and per-queue exceptions. A job
+    /// whose worker is lost or shut down under it goes back to its queue while it has tries left;
+    /// otherwise it fails (`worker lost`, `worker shutdown`).
+    #[arg(long, env = "HOPPER_MAX_TRIES", default_value = "1", value_parser = TriesPolicy::parse)]
+    pub max_tries: TriesPolicy,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub liveness: LivenessArgs,
 
     #[command(flatten)]
     pub telemetry: TelemetryArgs,

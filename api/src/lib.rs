@@ -8,6 +8,7 @@ mod gsvar;
 mod health;
 mod state;
 mod tokens;
+mod tries;
 
 use std::future::Future;
 
@@ -22,6 +23,18 @@ pub use admission::{Admission, JobRequest, Refusal};
 pub use config::ApiConfig;
 pub use state::AppState;
 pub use tokens::{Role, Tokens};
+pub use tries::TriesPolicy;
+
+/// The node's sweeper (see [`hopper_common::Sweeper`]): every API node takes its turn at finding lost
+/// workers' jobs, so recovery goes on even while no worker runs.
+pub fn sweeper(state: &AppState, config: &ApiConfig) -> hopper_common::Sweeper {
+    hopper_common::Sweeper::new(
+        state.store.clone(),
+        state.publisher.clone(),
+        config.liveness.clone(),
+        &format!("hopper-api {}", config.listen),
+    )
+}
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {

@@ -28,7 +28,9 @@ async fn serve(config: ApiConfig) -> anyhow::Result<()> {
         "hopper-api ready: GSvar's qe_api_base_url is http://{}/qe",
         config.listen
     );
-    hopper_api::run(listener, state, shutdown_signal())
-        .await
-        .context("HTTP server failed")
+    let sweeping = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(hopper_api::sweeper(&state, &config).run(sweeping.clone()));
+    let served = hopper_api::run(listener, state, shutdown_signal()).await;
+    sweeping.cancel();
+    served.context("HTTP server failed")
 }

@@ -39,6 +39,7 @@ impl AppState {
                 work_roots: config.work_roots.0.clone(),
                 script_dirs: config.script_dirs.as_ref().map(|dirs| dirs.0.clone()),
                 max_threads: config.max_threads,
+                tries: config.max_tries.clone(),
             }),
             max_body: config.max_body as usize,
         })

@@ -48,6 +48,48 @@ impl std::fmt::Debug for ConnectionArgs {
     }
 }
 
+/// How workers prove they are alive, and how often someone looks for those that stopped. Both binaries
+/// take these: workers heartbeat, and every worker and API node takes its turn at sweeping.
+#[derive(Args, Clone, Debug)]
+pub struct LivenessArgs {
+    /// A worker's heartbeat expires this long after its last refresh (it refreshes every third of
+    /// it). A running job whose worker's heartbeat has expired is re-queued or failed as `worker lost`.
+    #[arg(long, env = "HOPPER_HEARTBEAT_TTL", default_value = "15s", value_parser = parse_heartbeat_ttl)]
+    pub heartbeat_ttl: Duration,
+
+    /// How often each process tries to sweep for lost workers (one process sweeps at a time) and
+    /// publishes re-queued jobs whose submit was not confirmed. A lost worker's jobs are found at most
+    /// HOPPER_HEARTBEAT_TTL + this after it stopped.
+    #[arg(long, env = "HOPPER_SWEEP_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    pub sweep_interval: Duration,
+}
+
+impl LivenessArgs {
+    /// How often a worker refreshes its heartbeat: a third of its life, so that two refreshes in a row
+    /// can fail (a Redis blip) before it expires.
+    pub fn heartbeat_every(&self) -> Duration {
+        self.heartbeat_ttl / 3
+    }
+}
+
+fn parse_heartbeat_ttl(value: &str) -> Result<Duration, String> {
+    let ttl = parse_duration(value)?;
+    if ttl < Duration::from_secs(1) {
+        return Err(format!(
+            "'{value}' is too short: a heartbeat lives at least 1s"
+        ));
+    }
+    Ok(ttl)
+}
+
+fn parse_interval(value: &str) -> Result<Duration, String> {
+    let interval = parse_duration(value)?;
+    if interval < Duration::from_millis(100) {
+        return Err(format!("'{value}' is too short: sweep at most every 100ms"));
+    }
+    Ok(interval)
+}
+
 /// How this process logs.
 #[derive(Args, Clone, Debug)]
 pub struct TelemetryArgs {

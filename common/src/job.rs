@@ -119,6 +119,10 @@ pub struct JobSpec {
     /// One argv token each; never passed through a shell.
     pub args: Vec<String>,
     pub working_directory: PathBuf,
+    /// How many times the job may be started: a worker lost or shut down under a job with tries left
+    /// puts it back in its queues; the last try's loss fails it. Set by the front door's policy (per
+    /// queue), not by the client.
+    pub max_tries: u32,
 }
 
 /// Why a job failed. Stored as the fields `reason`, `exit_code`, `signal` and `message`.
@@ -134,16 +138,20 @@ pub enum Failure {
     Rejected(String),
     /// Its worker was shut down while it ran, and terminated it.
     WorkerShutdown,
+    /// Its worker stopped proving it was alive (killed, host down, cut off) while it ran.
+    WorkerLost,
 }
 
 impl Failure {
-    fn reason(&self) -> &'static str {
+    /// The `reason` field's value.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::Exit(_) => "exit",
             Self::Signal(_) => "signal",
             Self::CouldNotStart(_) => "could_not_start",
             Self::Rejected(_) => "rejected",
             Self::WorkerShutdown => "worker_shutdown",
+            Self::WorkerLost => "worker_lost",
         }
     }
 
@@ -156,7 +164,7 @@ impl Failure {
             Self::CouldNotStart(message) | Self::Rejected(message) => {
                 fields.push(("message", message.clone()))
             }
-            Self::WorkerShutdown => {}
+            Self::WorkerShutdown | Self::WorkerLost => {}
         }
         fields
     }
@@ -170,6 +178,7 @@ impl Failure {
             "could_not_start" => Self::CouldNotStart(message()),
             "rejected" => Self::Rejected(message()),
             "worker_shutdown" => Self::WorkerShutdown,
+            "worker_lost" => Self::WorkerLost,
             _ => return None,
         })
     }
@@ -219,6 +228,23 @@ pub struct Job {
     pub cancel_requested: bool,
     /// How many times a worker claimed it.
     pub attempts: u32,
+    /// Every attempt that ended, oldest first.
+    pub history: Vec<Attempt>,
+}
+
+/// One ended attempt at running a job, as recorded in the job's `history` field (a JSON array).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub worker: String,
+    pub host: String,
+    /// Unix milliseconds.
+    pub started: u64,
+    pub ended: u64,
+    /// `succeeded`, `canceled`, or a failure reason (`exit`, `signal`, `could_not_start`,
+    /// `worker_lost`, `worker_shutdown`).
+    pub outcome: String,
 }
 
 impl Job {
@@ -249,6 +275,7 @@ impl Job {
                 script: text("script").unwrap_or_default(),
                 args,
                 working_directory: text("workdir").unwrap_or_default().into(),
+                max_tries: number("max_tries").unwrap_or(1) as u32,
             },
             queue: text("queue").and_then(|q| QueueName::parse(&q).ok()),
             worker: text("worker"),
@@ -263,6 +290,12 @@ impl Job {
             output: hash.get("output").cloned().unwrap_or_default(),
             cancel_requested: hash.get("cancel").is_some_and(|v| v == "1"),
             attempts: number("attempts").unwrap_or(0) as u32,
+            history: match hash.get("history") {
+                Some(json) => {
+                    serde_json::from_str(json).map_err(|_| corrupt("history is not JSON"))?
+                }
+                None => Vec::new(),
+            },
             state,
             id,
         })

@@ -13,19 +13,23 @@ mod publisher;
 mod queue_name;
 mod shutdown;
 mod store;
+mod sweeper;
 pub mod telemetry;
 mod text;
 pub mod topology;
 
 pub use command::Command;
-pub use config::{ConnectionArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit};
+pub use config::{
+    ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
+};
 pub use error::{BrokerError, StoreError};
-pub use job::{Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
+pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
 pub use namespace::Namespace;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
-pub use shutdown::shutdown_signal;
-pub use store::{CancelOutcome, Claimant, Store};
+pub use shutdown::{Shutdown, shutdown_signal};
+pub use store::{CancelOutcome, Claimant, Ended, Requeue, Store};
+pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{
     check_script_name, clip_middle, excerpt, omission_marker, signal_name, stated_omission,
 };

@@ -3,7 +3,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::{Channel, Connection, ConnectionProperties, PublisherConfirm};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, PublisherConfirm};
 
 use crate::{BrokerError, Command, JobId, Namespace, QueueName, topology};
 
@@ -115,13 +116,38 @@ impl Publisher {
         for queue in queues {
             let name = topology::job_queue(&self.ns, queue);
             link.ensure_declared(&name).await?;
-            let confirm = link.send(&link.jobs, &name, &payload).await?;
+            let confirm = link
+                .send(&link.jobs, &name, &payload, topology::message_properties())
+                .await?;
             pending.push((name, confirm));
         }
         for (name, confirm) in pending {
             link.confirmed(&name, confirm).await?;
         }
         Ok(())
+    }
+
+    /// Keeps a message that no worker could act on in the dead-letter queue, with why (`reason`) and
+    /// where it came from (`queue`) as headers, so an operator can see it and nothing is dropped
+    /// silently.
+    pub async fn dead_letter(
+        &self,
+        queue: &str,
+        payload: &[u8],
+        reason: &str,
+    ) -> Result<(), BrokerError> {
+        let link = self.link().await?;
+        let name = topology::dead_letter_queue(&self.ns);
+        link.ensure_declared(&name).await?;
+        let mut headers = FieldTable::default();
+        headers.insert(
+            "x-hopper-reason".into(),
+            AMQPValue::LongString(reason.into()),
+        );
+        headers.insert("x-hopper-queue".into(), AMQPValue::LongString(queue.into()));
+        let properties = topology::message_properties().with_headers(headers);
+        let confirm = link.send(&link.jobs, &name, payload, properties).await?;
+        link.confirmed(&name, confirm).await
     }
 
     /// Tells the worker that runs `job` to terminate it. [`BrokerError::Unroutable`] means that worker
@@ -161,7 +187,9 @@ impl Link {
         queue: &str,
         payload: &[u8],
     ) -> Result<(), BrokerError> {
-        let confirm = self.send(channel, queue, payload).await?;
+        let confirm = self
+            .send(channel, queue, payload, topology::message_properties())
+            .await?;
         self.confirmed(queue, confirm).await
     }
 
@@ -172,12 +200,12 @@ impl Link {
         channel: &Channel,
         queue: &str,
         payload: &[u8],
+        properties: BasicProperties,
     ) -> Result<PublisherConfirm, BrokerError> {
         let options = BasicPublishOptions {
             mandatory: true,
             ..Default::default()
         };
-        let properties = topology::message_properties();
         timed(async {
             Ok(channel
                 .basic_publish("".into(), queue.into(), options, payload, properties)

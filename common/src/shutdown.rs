@@ -25,3 +25,35 @@ pub async fn shutdown_signal() {
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
 }
+
+/// A stop in two stages, passed into `run` functions: `begin` asks for a graceful stop (finish what is
+/// in hand, within a bound), `now` cuts it short. Binaries cancel them on the first and the second
+/// SIGTERM or SIGINT ([`Shutdown::on_signals`]); tests cancel them at will.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    pub begin: tokio_util::sync::CancellationToken,
+    pub now: tokio_util::sync::CancellationToken,
+}
+
+impl Shutdown {
+    /// A shutdown driven by this process's signals: the first SIGTERM or SIGINT begins it, a second
+    /// one ends it at once.
+    pub fn on_signals() -> Self {
+        let shutdown = Self::default();
+        let tokens = shutdown.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tokens.begin.cancel();
+            shutdown_signal().await;
+            tracing::warn!("second signal: stopping at once");
+            tokens.now.cancel();
+        });
+        shutdown
+    }
+
+    /// Stops at once: both stages.
+    pub fn stop_now(&self) {
+        self.begin.cancel();
+        self.now.cancel();
+    }
+}

@@ -1,8 +1,14 @@
 //! The Redis store: the key layout and every state transition, each one atomic (a Lua script).
 //!
 //! Keys, all under the namespace `<ns>`:
-//! - `<ns>:job:<id>`: a hash per job (state, spec, queue, worker, times, outcome, output tail);
-//! - `<ns>:job-id`: the counter jobs take their ids from.
+//! - `<ns>:job:<id>`: a hash per job (state, spec, queue, worker, times, outcome, output tail, history);
+//! - `<ns>:job-id`: the counter jobs take their ids from;
+//! - `<ns>:workers`: the set of workers that are alive or still hold jobs;
+//! - `<ns>:worker:<id>`: a worker's heartbeat, a string that expires unless the worker refreshes it;
+//! - `<ns>:worker:<id>:jobs`: the set of jobs a worker has claimed and not yet ended;
+//! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
+//! - `<ns>:sweeper`: the lock that lets one process at a time sweep for lost workers;
+//! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,9 +37,10 @@ pub struct Store {
 struct Scripts {
     create: Script,
     claim: Script,
-    finish: Script,
+    end_attempt: Script,
     cancel: Script,
     withdraw: Script,
+    forget_worker: Script,
 }
 
 /// Who claims a job: the worker, its host, and a token unique to this claim attempt.
@@ -42,6 +49,25 @@ pub struct Claimant<'a> {
     pub worker: &'a str,
     pub host: &'a str,
     pub token: &'a str,
+}
+
+/// How ending an attempt went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The job is not running under that worker (anymore); nothing was written.
+    NotOwned,
+    /// The job ended in this state.
+    Final(JobState),
+    /// The job is queued again, for another try: its submit must be published again.
+    Requeued(Requeue),
+}
+
+/// A job back in `queued` that needs its submit message published (again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requeue {
+    pub id: JobId,
+    pub threads: u32,
+    pub queues: Vec<QueueName>,
 }
 
 /// What a delete did.
@@ -90,9 +116,10 @@ impl Store {
         let scripts = Scripts {
             create: Script::new(include_str!("lua/create.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
-            finish: Script::new(include_str!("lua/finish.lua")),
+            end_attempt: Script::new(include_str!("lua/end_attempt.lua")),
             cancel: Script::new(include_str!("lua/cancel.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),
+            forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
         };
         Ok(Self {
             pool,
@@ -108,6 +135,14 @@ impl Store {
 
     fn job_key(&self, id: &JobId) -> String {
         self.ns.key(&format!("job:{id}"))
+    }
+
+    fn heartbeat_key(&self, worker: &str) -> String {
+        self.ns.key(&format!("worker:{worker}"))
+    }
+
+    fn worker_jobs_key(&self, worker: &str) -> String {
+        self.ns.key(&format!("worker:{worker}:jobs"))
     }
 
     async fn timed<T>(
@@ -203,13 +238,16 @@ impl Store {
     ) -> Result<Claim, StoreError> {
         let mut invocation = self.scripts.claim.key(self.job_key(id));
         invocation
+            .key(self.worker_jobs_key(claimant.worker))
+            .key(self.ns.key("workers"))
             .arg(claimant.worker)
             .arg(claimant.host)
             .arg(queue.as_str())
             .arg(now_ms())
             .arg(threads_granted)
             .arg(claimant.token)
-            .arg(note.unwrap_or(""));
+            .arg(note.unwrap_or(""))
+            .arg(id.as_str());
         let reply: Vec<Option<String>> = self
             .timed(async {
                 let mut conn = self.pool.get().await?;
@@ -223,17 +261,15 @@ impl Store {
             Some("missing") => Ok(Claim::Missing),
             Some("claimed") => {
                 let mut next = || fields.next().unwrap_or_default();
-                let (threads, queues, script, args, workdir) =
-                    (next(), next(), next(), next(), next());
+                let (threads, queues, script, args, workdir, max_tries) =
+                    (next(), next(), next(), next(), next(), next());
                 Ok(Claim::Claimed(JobSpec {
                     threads: threads.parse().map_err(|_| corrupt())?,
-                    queues: queues
-                        .split(',')
-                        .filter_map(|q| QueueName::parse(q).ok())
-                        .collect(),
+                    queues: parse_queues(&queues),
                     script,
                     args: serde_json::from_str(&args).map_err(|_| corrupt())?,
                     working_directory: workdir.into(),
+                    max_tries: max_tries.parse().unwrap_or(1),
                 }))
             }
             Some(state) => JobState::parse(state)
@@ -256,29 +292,271 @@ impl Store {
         } else {
             JobState::Succeeded
         };
-        let mut invocation = self.scripts.finish.key(self.job_key(id));
-        invocation
-            .arg(worker)
-            .arg(state.as_str())
-            .arg(now_ms())
-            .arg(self.retention.as_secs())
-            .arg("output")
-            .arg(&ending.output);
+        let outcome = ending.failure.as_ref().map_or("succeeded", Failure::reason);
+        let mut fields = vec![("output", ending.output.clone())];
         match &ending.failure {
-            Some(failure) => failure.fields().into_iter().for_each(|(field, value)| {
-                invocation.arg(field).arg(value);
-            }),
-            None => {
-                invocation.arg("exit_code").arg(0);
-            }
+            Some(failure) => fields.extend(failure.fields()),
+            None => fields.push(("exit_code", "0".to_owned())),
         }
-        let reply: Option<String> = self
+        let ended = self
+            .end_attempt(id, worker, "finish", state.as_str(), outcome, &fields)
+            .await?;
+        Ok(match ended {
+            Ended::Final(state) => Some(state),
+            Ended::NotOwned | Ended::Requeued { .. } => None,
+        })
+    }
+
+    /// Ends `worker`'s attempt at a running job without a verdict of the script's own: the job goes
+    /// back to `queued` if it has tries left, and fails with `why` otherwise. With `only_if_lost`,
+    /// nothing happens while the worker's heartbeat is alive (the check and the change are one step).
+    pub async fn release(
+        &self,
+        id: &JobId,
+        worker: &str,
+        why: &Failure,
+        only_if_lost: bool,
+    ) -> Result<Ended, StoreError> {
+        let mode = if only_if_lost {
+            "release-if-dead"
+        } else {
+            "release"
+        };
+        self.end_attempt(id, worker, mode, "", why.reason(), &[])
+            .await
+    }
+
+    async fn end_attempt(
+        &self,
+        id: &JobId,
+        worker: &str,
+        mode: &str,
+        state: &str,
+        outcome: &str,
+        fields: &[(&str, String)],
+    ) -> Result<Ended, StoreError> {
+        let mut invocation = self.scripts.end_attempt.key(self.job_key(id));
+        invocation
+            .key(self.worker_jobs_key(worker))
+            .key(self.ns.key("requeue"))
+            .key(self.heartbeat_key(worker))
+            .arg(id.as_str())
+            .arg(worker)
+            .arg(mode)
+            .arg(state)
+            .arg(outcome)
+            .arg(now_ms())
+            .arg(self.retention.as_secs());
+        for (field, value) in fields {
+            invocation.arg(*field).arg(value);
+        }
+        let reply: Option<Vec<String>> = self
             .timed(async {
                 let mut conn = self.pool.get().await?;
                 Ok(invocation.invoke_async(&mut conn).await?)
             })
             .await?;
-        Ok(reply.as_deref().and_then(JobState::parse))
+        let corrupt = || StoreError::Corrupt(format!("ending job {id} returned an unknown answer"));
+        let Some(reply) = reply else {
+            return Ok(Ended::NotOwned);
+        };
+        match reply.first().map(String::as_str) {
+            Some("queued") => Ok(Ended::Requeued(Requeue {
+                id: id.clone(),
+                threads: reply.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
+                queues: parse_queues(reply.get(2).map_or("", String::as_str)),
+            })),
+            Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
+            None => Err(corrupt()),
+        }
+    }
+
+    /// Proves `worker` alive for `ttl`, and makes it known to sweepers. `about` is shown to operators
+    /// (host, pid, queues).
+    pub async fn heartbeat(
+        &self,
+        worker: &str,
+        about: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(self.heartbeat_key(worker))
+            .arg(about)
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .ignore()
+            .cmd("SADD")
+            .arg(self.ns.key("workers"))
+            .arg(worker)
+            .ignore();
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let () = pipe.query_async(&mut conn).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes `worker`'s heartbeat: it stopped on purpose and holds nothing.
+    pub async fn sign_off(&self, worker: &str) -> Result<(), StoreError> {
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let _: u64 = redis::cmd("DEL")
+                .arg(self.heartbeat_key(worker))
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await?;
+        self.forget_worker(worker).await.map(drop)
+    }
+
+    /// The known workers whose heartbeat has expired.
+    pub async fn silent_workers(&self) -> Result<Vec<String>, StoreError> {
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let workers: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(self.ns.key("workers"))
+                .query_async(&mut conn)
+                .await?;
+            if workers.is_empty() {
+                return Ok(workers);
+            }
+            let mut pipe = redis::pipe();
+            for worker in &workers {
+                pipe.cmd("EXISTS").arg(self.heartbeat_key(worker));
+            }
+            let alive: Vec<bool> = pipe.query_async(&mut conn).await?;
+            Ok(workers
+                .into_iter()
+                .zip(alive)
+                .filter_map(|(worker, alive)| (!alive).then_some(worker))
+                .collect())
+        })
+        .await
+    }
+
+    /// The jobs `worker` has claimed and not yet ended.
+    pub async fn jobs_of(&self, worker: &str) -> Result<Vec<JobId>, StoreError> {
+        let ids: Vec<String> = self
+            .timed(async {
+                let mut conn = self.pool.get().await?;
+                Ok(redis::cmd("SMEMBERS")
+                    .arg(self.worker_jobs_key(worker))
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|id| JobId::parse(id).ok()).collect())
+    }
+
+    /// Drops a worker that is gone and holds no job from the known workers; says whether it did.
+    pub async fn forget_worker(&self, worker: &str) -> Result<bool, StoreError> {
+        let mut invocation = self.scripts.forget_worker.key(self.ns.key("workers"));
+        invocation
+            .key(self.heartbeat_key(worker))
+            .key(self.worker_jobs_key(worker))
+            .arg(worker);
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let forgotten: u32 = invocation.invoke_async(&mut conn).await?;
+            Ok(forgotten == 1)
+        })
+        .await
+    }
+
+    /// Jobs put back to `queued` whose submit is not known to be published yet, with what a submit
+    /// message needs. Ids that are no longer queued are dropped from the set.
+    pub async fn requeued(&self) -> Result<Vec<Requeue>, StoreError> {
+        let ids: Vec<String> = self
+            .timed(async {
+                let mut conn = self.pool.get().await?;
+                Ok(redis::cmd("SMEMBERS")
+                    .arg(self.ns.key("requeue"))
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let mut waiting = Vec::new();
+        for raw in ids {
+            let Ok(id) = JobId::parse(&raw) else {
+                self.requeue_published(&raw).await?;
+                continue;
+            };
+            match self.get(&id).await? {
+                Some(job) if job.state == JobState::Queued => waiting.push(Requeue {
+                    id,
+                    threads: job.spec.threads,
+                    queues: job.spec.queues,
+                }),
+                _ => self.requeue_published(&raw).await?,
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Marks a requeued job's submit as published (confirmed by the broker).
+    pub async fn requeue_published(&self, id: &str) -> Result<(), StoreError> {
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let _: u64 = redis::cmd("SREM")
+                .arg(self.ns.key("requeue"))
+                .arg(id)
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Takes the sweeper lock for `hold` if nobody holds it: one process sweeps at a time.
+    pub async fn take_sweep_lock(&self, holder: &str, hold: Duration) -> Result<bool, StoreError> {
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(self.ns.key("sweeper"))
+                .arg(holder)
+                .arg("NX")
+                .arg("PX")
+                .arg(hold.as_millis().max(1) as u64)
+                .query_async(&mut conn)
+                .await?;
+            Ok(taken.is_some())
+        })
+        .await
+    }
+
+    /// How long the Redis server has been up. Heartbeats written before a restart may have expired
+    /// while it was down, so sweepers wait a heartbeat period after a restart before judging anyone.
+    pub async fn uptime(&self) -> Result<Duration, StoreError> {
+        let info: String = self
+            .timed(async {
+                let mut conn = self.pool.get().await?;
+                Ok(redis::cmd("INFO")
+                    .arg("server")
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        info.lines()
+            .find_map(|line| line.strip_prefix("uptime_in_seconds:"))
+            .and_then(|secs| secs.trim().parse().ok())
+            .map(Duration::from_secs)
+            .ok_or_else(|| StoreError::Corrupt("INFO server has no uptime_in_seconds".to_owned()))
+    }
+
+    /// Counts a message sent to the dead-letter queue; returns the count so far.
+    pub async fn count_dead_letter(&self) -> Result<u64, StoreError> {
+        self.timed(async {
+            let mut conn = self.pool.get().await?;
+            Ok(redis::cmd("INCR")
+                .arg(self.ns.key("dead-lettered"))
+                .query_async(&mut conn)
+                .await?)
+        })
+        .await
     }
 
     /// Cancels a queued job, or marks a running one cancel-requested.
@@ -307,6 +585,12 @@ impl Store {
     }
 }
 
+fn parse_queues(list: &str) -> Vec<QueueName> {
+    list.split(',')
+        .filter_map(|q| QueueName::parse(q).ok())
+        .collect()
+}
+
 fn spec_fields(spec: &JobSpec, state: JobState) -> Vec<(&'static str, String)> {
     let queues: Vec<&str> = spec.queues.iter().map(QueueName::as_str).collect();
     vec![
@@ -323,6 +607,7 @@ fn spec_fields(spec: &JobSpec, state: JobState) -> Vec<(&'static str, String)> {
             "workdir",
             spec.working_directory.to_string_lossy().into_owned(),
         ),
+        ("max_tries", spec.max_tries.max(1).to_string()),
         ("created", now_ms().to_string()),
     ]
 }

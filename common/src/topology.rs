@@ -2,6 +2,7 @@
 //!
 //! - `<ns>.<queue>`: one durable quorum queue per user queue (megSAP's `default_srv010` becomes
 //!   `hopper.default_srv010`), declared by API nodes on first use and by workers at start.
+//! - `<ns>.dead-letter`: messages workers could not act on, with the reason in a header;
 //! - `<ns>.worker:<id>`: one exclusive, auto-deleted control queue per running worker, for cancel
 //!   commands. It disappears with the worker's connection, so a cancel for a dead worker is unroutable
 //!   instead of waiting for a worker that will never come back.
@@ -15,6 +16,12 @@ use crate::{Namespace, QueueName};
 /// The AMQP queue that carries the jobs of a user queue.
 pub fn job_queue(ns: &Namespace, queue: &QueueName) -> String {
     format!("{ns}.{queue}")
+}
+
+/// The AMQP queue that keeps messages no worker could act on: ones that are not Hopper commands, and
+/// submits for jobs Redis does not know. Operators inspect it; nothing consumes it.
+pub fn dead_letter_queue(ns: &Namespace) -> String {
+    format!("{ns}.dead-letter")
 }
 
 /// The AMQP queue on which a worker receives cancel commands.

@@ -3,7 +3,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use hopper_common::{ConnectionArgs, PathList, QueueName, TelemetryArgs, parse_duration};
+use hopper_common::{
+    ConnectionArgs, LivenessArgs, PathList, QueueName, TelemetryArgs, parse_duration,
+};
 
 use crate::Interpreters;
 
@@ -46,14 +48,24 @@ pub struct WorkerConfig {
     #[arg(long, env = "HOPPER_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub kill_grace: Duration,
 
+    /// On SIGTERM the worker stops taking jobs and lets running ones finish for this long; then it
+    /// terminates the rest, which go back to their queues if they have tries left and fail with
+    /// `worker shutdown` otherwise. A second SIGTERM or SIGINT ends the drain at once.
+    #[arg(long, env = "HOPPER_DRAIN", default_value = "5min", value_parser = parse_duration)]
+    pub drain: Duration,
+
     /// This worker's identity, unique among running workers (default: the host name). Jobs record it,
-    /// and cancel commands find the worker by it.
+    /// cancel commands find the worker by it, and a worker restarted with the same identity ends what
+    /// its previous run left running before it takes any job.
     #[arg(long, env = "HOPPER_WORKER_ID", default_value_t = default_worker_id(),
           value_parser = parse_worker_id)]
     pub worker_id: String,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub liveness: LivenessArgs,
 
     #[command(flatten)]
     pub telemetry: TelemetryArgs,

@@ -8,9 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hopper_common::{Claim, Claimant, Command, Ending, JobId, QueueName, Store};
+use hopper_common::{
+    Claim, Claimant, Command, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName,
+    Shutdown, Store, publish_requeue, topology,
+};
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +27,10 @@ use crate::slots::Slots;
 
 /// Pause between attempts to reach Redis for a claim or a job's end.
 const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Pause before handing back a message that could not be dead-lettered, so that a broker refusing the
+/// dead-letter queue does not turn into a hot redelivery loop.
+const DEAD_LETTER_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -52,6 +59,9 @@ pub(crate) struct Shared {
     pub(crate) running: Arc<Running>,
     pub(crate) worker_id: String,
     pub(crate) host: String,
+    /// For re-queued jobs and dead letters.
+    pub(crate) publisher: Arc<Publisher>,
+    pub(crate) ns: Namespace,
 }
 
 pub(crate) struct Dispatcher {
@@ -63,7 +73,11 @@ pub(crate) struct Dispatcher {
     sender: UnboundedSender<Event>,
     shared: Arc<Shared>,
     tracker: TaskTracker,
-    /// Cancelled on shutdown or when the dispatcher fails: every running job is then terminated.
+    /// Its first stage stops the taking of jobs and starts the drain; its second ends the drain.
+    shutdown: Shutdown,
+    /// How long running jobs may go on after the worker stopped taking jobs.
+    drain: Duration,
+    /// Cancelled when the drain ends or the dispatcher fails: every running job is then terminated.
     stop: CancellationToken,
 }
 
@@ -81,7 +95,8 @@ impl Dispatcher {
         consumers: QueueConsumers,
         channel: (UnboundedSender<Event>, UnboundedReceiver<Event>),
         shared: Arc<Shared>,
-        shutdown: &CancellationToken,
+        shutdown: Shutdown,
+        drain: Duration,
     ) -> Self {
         Self {
             slots: Slots::new(threads),
@@ -91,17 +106,33 @@ impl Dispatcher {
             events: channel.1,
             shared,
             tracker: TaskTracker::new(),
-            stop: shutdown.child_token(),
+            stop: shutdown.now.child_token(),
+            shutdown,
+            drain,
         }
     }
 
-    /// Serves until shutdown (then terminates running jobs and records them) or until the broker
-    /// connection fails.
+    /// Serves until shutdown begins, then drains: takes no new job, lets running ones finish for up to
+    /// the drain time (or until the shutdown's second stage), then terminates the rest and records
+    /// them. If the broker connection fails, running jobs are terminated at once.
     pub(crate) async fn run(mut self) -> anyhow::Result<()> {
         let result = self.serve().await;
-        self.stop.cancel();
+        // Nothing new: deliveries not yet claimed go back to their queues when the channels close.
         self.consumers.close().await;
         self.tracker.close();
+        if result.is_ok() && !self.tracker.is_empty() {
+            tracing::info!(tasks = self.tracker.len(), drain = ?self.drain, "draining: running jobs may finish");
+            tokio::select! {
+                () = self.tracker.wait() => tracing::info!("drained: every job ended"),
+                () = tokio::time::sleep(self.drain) => {
+                    tracing::warn!("drain time over; terminating the jobs still running");
+                }
+                () = self.shutdown.now.cancelled() => {
+                    tracing::warn!("drain cut short; terminating the jobs still running");
+                }
+            }
+        }
+        self.stop.cancel();
         self.tracker.wait().await;
         result
     }
@@ -111,7 +142,7 @@ impl Dispatcher {
         loop {
             let window_ends = self.reservation.as_ref().and_then(Reservation::window_ends);
             let event = tokio::select! {
-                () = self.stop.cancelled() => return Ok(()),
+                () = self.shutdown.begin.cancelled() => return Ok(()),
                 event = self.events.recv() => event,
                 () = until(window_ends) => {
                     // The reserved job was not delivered (another worker took it): stop holding.
@@ -160,8 +191,13 @@ impl Dispatcher {
         let (job, threads) = match Command::decode(&delivery.data) {
             Ok(Command::Submit { job, threads }) => (job, threads),
             other => {
-                tracing::warn!(%queue, ?other, "dropping a message that is not a job submit");
-                settle(delivery, Settle::Drop);
+                let reason = match other {
+                    Ok(command) => format!("not a job submit: {command:?}"),
+                    Err(error) => format!("not a Hopper command: {error}"),
+                };
+                let shared = self.shared.clone();
+                self.tracker
+                    .spawn(async move { dead_letter(&shared, &queue, delivery, &reason).await });
                 return;
             }
         };
@@ -208,6 +244,7 @@ impl Dispatcher {
             self.shared.clone(),
             order,
             self.stop.clone(),
+            self.shutdown.now.clone(),
             self.sender.clone(),
         );
         self.tracker.spawn(task.instrument(span));
@@ -242,6 +279,7 @@ async fn run_order(
     shared: Arc<Shared>,
     order: Order,
     stop: CancellationToken,
+    give_up: CancellationToken,
     done: UnboundedSender<Event>,
 ) {
     let Order {
@@ -262,15 +300,15 @@ async fn run_order(
                 threads,
             };
             let ending = shared.runner.run(assignment, &cancel, &stop).await;
-            record(&shared.store, &job, &shared.worker_id, &ending).await;
+            record(&shared, &job, &ending, &give_up).await;
         }
         Some(Claim::NotQueued(state)) => {
             tracing::debug!(%state, "job is no longer queued; message dropped");
             settle(delivery, Settle::Done);
         }
         Some(Claim::Missing) => {
-            tracing::warn!("message for a job Redis does not know; dropped");
-            settle(delivery, Settle::Done);
+            let reason = format!("job {job} is unknown to Redis");
+            dead_letter(&shared, &queue, delivery, &reason).await;
         }
         None => settle(delivery, Settle::HandBack),
     }
@@ -314,23 +352,78 @@ async fn claim(
     }
 }
 
-/// Writes how a job ended, retrying for a while if Redis is unavailable: a final state must not be
-/// dropped because of a short outage.
-async fn record(store: &Store, job: &JobId, worker: &str, ending: &Ending) {
-    const ATTEMPTS: u32 = 60;
-    for attempt in 1..=ATTEMPTS {
-        match store.finish(job, worker, ending).await {
-            Ok(Some(state)) => return tracing::info!(%state, "job ended"),
-            Ok(None) => {
+/// Writes how a job ended, asking again while Redis is unavailable: a final state must not be dropped
+/// because of an outage. Gives up only when the shutdown's second stage says so; the job then stays
+/// in this worker's name, and a sweeper settles it once this worker's heartbeat has expired.
+///
+/// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
+/// if it has tries left.
+async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
+    let mut pause = STORE_RETRY_PAUSE;
+    loop {
+        let result = if ending.failure == Some(Failure::WorkerShutdown) {
+            shared
+                .store
+                .release(job, &shared.worker_id, &Failure::WorkerShutdown, false)
+                .await
+        } else {
+            shared
+                .store
+                .finish(job, &shared.worker_id, ending)
+                .await
+                .map(|state| state.map_or(Ended::NotOwned, Ended::Final))
+        };
+        match result {
+            Ok(Ended::Final(state)) => return tracing::info!(%state, "job ended"),
+            Ok(Ended::Requeued(requeue)) => {
+                tracing::info!(
+                    "job re-queued: the worker shut down under it and it has tries left"
+                );
+                if let Err(error) =
+                    publish_requeue(&shared.store, &shared.publisher, &requeue).await
+                {
+                    // It stays in the requeue set; the next sweep publishes it.
+                    tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
+                }
+                return;
+            }
+            Ok(Ended::NotOwned) => {
                 return tracing::warn!(
                     "job no longer belongs to this worker; its end is not recorded"
                 );
             }
-            Err(error) if attempt < ATTEMPTS => {
-                tracing::warn!(%error, attempt, "cannot record the job's end yet; retrying");
-                tokio::time::sleep(STORE_RETRY_PAUSE).await;
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?pause, "cannot record the job's end yet");
             }
-            Err(error) => tracing::error!(%error, "giving up recording the job's end"),
+        }
+        tokio::select! {
+            () = give_up.cancelled() => {
+                return tracing::error!("stopping now: the job's end is not recorded; a sweeper will settle it");
+            }
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Keeps a delivery no worker can act on in the dead-letter queue and counts it, then acks it. If it
+/// cannot be kept there, it is handed back: never dropped silently.
+async fn dead_letter(shared: &Shared, queue: &QueueName, delivery: Delivery, reason: &str) {
+    let name = topology::job_queue(&shared.ns, queue);
+    match shared
+        .publisher
+        .dead_letter(&name, &delivery.data, reason)
+        .await
+    {
+        Ok(()) => {
+            let count = shared.store.count_dead_letter().await;
+            tracing::warn!(%queue, reason, ?count, "message dead-lettered");
+            settle(delivery, Settle::Done);
+        }
+        Err(error) => {
+            tracing::error!(%queue, reason, %error, "cannot dead-letter a message; handing it back");
+            tokio::time::sleep(DEAD_LETTER_RETRY_PAUSE).await;
+            settle(delivery, Settle::HandBack);
         }
     }
 }
@@ -341,8 +434,6 @@ enum Settle {
     Done,
     /// Not taken here: requeue for any worker.
     HandBack,
-    /// Not a job: reject without requeue.
-    Drop,
 }
 
 /// Acks, requeues or drops a delivery without holding up the caller.
@@ -358,7 +449,6 @@ fn settle(delivery: Delivery, how: Settle) {
                     })
                     .await
             }
-            Settle::Drop => delivery.reject(BasicRejectOptions { requeue: false }).await,
         };
         if let Err(error) = result {
             // The channel closed; the broker requeues the delivery itself.

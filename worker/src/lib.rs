@@ -7,6 +7,8 @@ mod control;
 mod dispatcher;
 mod interpreters;
 mod launch;
+mod leftovers;
+mod liveness;
 mod output;
 mod process_group;
 mod reservation;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hopper_common::Store;
+use hopper_common::{Publisher, Shutdown, Store, Sweeper};
 use lapin::{Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
@@ -28,12 +30,14 @@ pub use interpreters::Interpreters;
 use consumers::QueueConsumers;
 use dispatcher::{Dispatcher, Shared};
 use launch::Launcher;
+use leftovers::Leftovers;
+use liveness::Liveness;
 use runner::Runner;
 use running::Running;
 
-/// Runs the worker until `shutdown` is cancelled (then terminates and records its running jobs) or its
-/// broker connection fails.
-pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs the worker until `shutdown` (then drains, see [`WorkerConfig::drain`]) or until its broker
+/// connection fails (then terminates its running jobs and records them).
+pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
     config.check_directories()?;
     let ns = config.connection.namespace.clone();
     let store = Store::new(
@@ -43,10 +47,28 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
         usize::from(config.connection.redis_pool_size),
     )
     .context("bad setting HOPPER_REDIS_URL")?;
+    let leftovers = Leftovers::open(&config.log_dir, &config.worker_id).with_context(|| {
+        format!(
+            "bad setting HOPPER_LOG_DIR: cannot keep process records in {}",
+            config.log_dir.display()
+        )
+    })?;
+    // A previous run under this identity may have been killed with scripts still running: end them
+    // before anything else, so that no job runs twice at once. Their jobs are given back below.
+    let ended = leftovers.end_all(config.kill_grace).await;
+    if !ended.is_empty() {
+        tracing::warn!(jobs = ?ended, "ended scripts a previous run of this worker left running");
+    }
     let name = format!("hopper-worker {}", config.worker_id);
-    let Some(connection) = connect(&config.connection.amqp_url, &name, &shutdown).await else {
+    let Some(connection) = connect(&config.connection.amqp_url, &name, &shutdown.begin).await
+    else {
         return Ok(());
     };
+    let publisher = Arc::new(Publisher::new(
+        &config.connection.amqp_url,
+        ns.clone(),
+        &format!("{name} publisher"),
+    ));
     let events = tokio::sync::mpsc::unbounded_channel();
     let running = Arc::new(Running::default());
     let control = control::listen(
@@ -72,8 +94,38 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
     )
     .await
     .context("cannot declare the job queues")?;
+    let host = config::host_name();
+    let liveness = Liveness {
+        store: store.clone(),
+        publisher: publisher.clone(),
+        running: running.clone(),
+        worker_id: config.worker_id.clone(),
+        about: serde_json::json!({
+            "host": host,
+            "pid": std::process::id(),
+            "queues": hopper_common::QueueName::join(&config.queues.0),
+            "threads": config.threads,
+        })
+        .to_string(),
+        settings: config.liveness.clone(),
+    };
+    // Be heard, and give back what a previous run left in this worker's name, before taking jobs.
+    if let Err(error) = liveness.beat().await {
+        tracing::warn!(%error, "cannot write this worker's heartbeat yet");
+    } else if let Err(error) = liveness.give_back_stranded().await {
+        tracing::warn!(%error, "cannot give back the jobs of a previous run yet");
+    }
+    let background = CancellationToken::new();
+    let heart = tokio::spawn(liveness.run(background.clone()));
+    let sweeper = Sweeper::new(
+        store.clone(),
+        publisher.clone(),
+        config.liveness.clone(),
+        &name,
+    );
+    let sweeping = tokio::spawn(sweeper.run(background.clone()));
     let shared = Arc::new(Shared {
-        store,
+        store: store.clone(),
         runner: Runner {
             launcher: Launcher {
                 script_dirs: config.script_dirs.0.clone(),
@@ -83,10 +135,13 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
             log_dir: config.log_dir.clone(),
             kill_grace: config.kill_grace,
             worker_id: config.worker_id.clone(),
+            leftovers,
         },
         running,
         worker_id: config.worker_id.clone(),
-        host: config::host_name(),
+        host,
+        publisher,
+        ns,
     });
     tracing::info!(
         worker = %config.worker_id,
@@ -94,9 +149,22 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> anyhow::R
         threads = config.threads,
         "hopper-worker serving"
     );
-    let result = Dispatcher::new(config.threads, consumers, events, shared, &shutdown)
-        .run()
-        .await;
+    let result = Dispatcher::new(
+        config.threads,
+        consumers,
+        events,
+        shared,
+        shutdown,
+        config.drain,
+    )
+    .run()
+    .await;
+    // The heartbeat goes on until every job's end is recorded: a draining worker is alive.
+    background.cancel();
+    let _ = tokio::join!(heart, sweeping);
+    if let Err(error) = store.sign_off(&config.worker_id).await {
+        tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");
+    }
     control.abort();
     if let Err(error) = connection.close(200, "worker stopping".into()).await {
         tracing::debug!(%error, "closing the broker connection failed");

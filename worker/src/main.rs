@@ -1,8 +1,7 @@
 use std::process::ExitCode;
 
-use hopper_common::{parse_or_exit, shutdown_signal, telemetry};
+use hopper_common::{Shutdown, parse_or_exit, telemetry};
 use hopper_worker::WorkerConfig;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -11,15 +10,8 @@ async fn main() -> ExitCode {
         eprintln!("hopper-worker: {error}");
         return ExitCode::from(2);
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown_signal().await;
-            shutdown.cancel();
-        }
-    });
-    match hopper_worker::run(config, shutdown).await {
+    // The first SIGTERM drains, a second one stops at once.
+    match hopper_worker::run(config, Shutdown::on_signals()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("hopper-worker stopped: {error:#}");

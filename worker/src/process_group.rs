@@ -22,6 +22,23 @@ impl ProcessGroup {
         child.id().map(|pid| Self(Pid::from_raw(pid as i32)))
     }
 
+    /// The group with this id, as recorded by an earlier run of the worker.
+    pub(crate) fn from_raw(pgid: i32) -> Self {
+        Self(Pid::from_raw(pgid))
+    }
+
+    pub(crate) fn id(self) -> i32 {
+        self.0.as_raw()
+    }
+
+    /// When the group's leader started, in clock ticks after boot (`/proc/<pid>/stat` field 22), if it
+    /// is alive. With the id it tells this group from a later one that reused the number.
+    pub(crate) fn leader_start_time(self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0)).ok()?;
+        // Fields after `comm`: state is field 3, starttime field 22.
+        stat.rsplit_once(") ")?.1.split(' ').nth(19)?.parse().ok()
+    }
+
     fn signal(self, signal: Signal) {
         match killpg(self.0, signal) {
             Ok(()) | Err(Errno::ESRCH) => {}
@@ -75,9 +92,10 @@ impl ProcessGroup {
     /// is still there at `deadline`. A job's lifetime ends with its script, as under SGE and Slurm, so
     /// nothing it left behind holds the host's slots unseen; its children get the same grace as the
     /// script to clean up.
-    pub(crate) async fn end_the_rest(self, deadline: Instant) {
+    /// Returns whether anything was left.
+    pub(crate) async fn end_the_rest(self, deadline: Instant) -> bool {
         if !self.occupied() {
-            return;
+            return false;
         }
         self.signal(Signal::SIGTERM);
         while self.occupied() && Instant::now() < deadline {
@@ -87,5 +105,6 @@ impl ProcessGroup {
             tracing::warn!(pgid = %self.0, "processes left by the job ignored SIGTERM, sending SIGKILL");
             self.signal(Signal::SIGKILL);
         }
+        true
     }
 }

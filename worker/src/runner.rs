@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::launch::{Launch, Launcher};
+use crate::leftovers::Leftovers;
 use crate::output;
 use crate::process_group::ProcessGroup;
 
@@ -25,6 +26,7 @@ pub(crate) struct Runner {
     pub(crate) log_dir: PathBuf,
     pub(crate) kill_grace: Duration,
     pub(crate) worker_id: String,
+    pub(crate) leftovers: Leftovers,
 }
 
 /// One job to run, as claimed.
@@ -76,6 +78,7 @@ impl Runner {
         let Some(group) = ProcessGroup::of(&child) else {
             return could_not_start("the script exited before it could be tracked".to_owned());
         };
+        self.leftovers.record(job.id, group);
         tracing::info!(pid = ?child.id(), "script started");
         let mut interrupted = false;
         // From the moment the job is told to end (or ends by itself), its group has the grace period.
@@ -93,6 +96,7 @@ impl Runner {
             }
         };
         group.end_the_rest(deadline).await;
+        self.leftovers.forget(job.id);
         let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
         let failure = match status {
             _ if interrupted => Some(Failure::WorkerShutdown),

@@ -32,6 +32,10 @@ impl Running {
         self.map().remove(job);
     }
 
+    pub(crate) fn holds(&self, job: &JobId) -> bool {
+        self.map().contains_key(job)
+    }
+
     /// Cancels `job` if this worker holds it; says whether it did.
     pub(crate) fn cancel(&self, job: &JobId) -> bool {
         self.map().get(job).map(CancellationToken::cancel).is_some()

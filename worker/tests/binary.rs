@@ -53,6 +53,7 @@ async fn run_and_stop(ns: Namespace) {
         script: "printenv.sh".into(),
         args: vec![],
         working_directory: dir.path().to_owned(),
+        max_tries: 1,
     };
     let id = store.create(&spec).await.expect("create job");
     Publisher::new(AMQP, ns.clone(), "worker binary test")

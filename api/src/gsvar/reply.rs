@@ -116,6 +116,10 @@ fn failed(failure: &Failure) -> String {
         Failure::CouldNotStart(why) => format!("job could not start: {why}"),
         Failure::Rejected(why) => rejected(why),
         Failure::WorkerShutdown => "job was terminated because its worker shut down".to_owned(),
+        Failure::WorkerLost => {
+            "worker lost: the job's worker stopped answering while it ran (killed, host down or cut off)"
+                .to_owned()
+        }
     }
 }
 
@@ -126,6 +130,6 @@ fn exit_code(failure: &Failure) -> i32 {
         Failure::Exit(code) => *code,
         Failure::Signal(signal) => 128 + signal,
         Failure::CouldNotStart(_) => 127,
-        Failure::Rejected(_) | Failure::WorkerShutdown => 1,
+        Failure::Rejected(_) | Failure::WorkerShutdown | Failure::WorkerLost => 1,
     }
 }

@@ -3,7 +3,10 @@
 -- The claim carries a token unique to this claim attempt. Asked again with the same token (because
 -- the first answer was lost on the way), it answers `claimed` again: a claim that happened is never
 -- mistaken for one that did not, which would leave the job running with nobody running it.
--- KEYS[1]: job. ARGV: worker, host, queue, now (ms), threads granted, claim token, note ('' for none).
+-- The job joins its worker's job set, and the worker the set of known workers, so that a sweeper finds
+-- the job if the worker is lost.
+-- KEYS: job, the worker's job set, the set of known workers.
+-- ARGV: worker, host, queue, now (ms), threads granted, claim token, note ('' for none), job id.
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
   return {'missing'}
@@ -19,6 +22,8 @@ else
     redis.call('HSET', KEYS[1], 'note', ARGV[7])
   end
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('SADD', KEYS[2], ARGV[8])
+  redis.call('SADD', KEYS[3], ARGV[1])
 end
-local spec = redis.call('HMGET', KEYS[1], 'threads', 'queues', 'script', 'args', 'workdir')
-return {'claimed', spec[1], spec[2], spec[3], spec[4], spec[5]}
+local spec = redis.call('HMGET', KEYS[1], 'threads', 'queues', 'script', 'args', 'workdir', 'max_tries')
+return {'claimed', spec[1], spec[2], spec[3], spec[4], spec[5], spec[6]}

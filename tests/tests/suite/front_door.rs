@@ -123,7 +123,7 @@ async fn bad_tokens_answer_401_and_create_nothing() {
         assert_exit_code_number(&reply);
     }
     assert!(
-        env.keys().await.is_empty(),
+        env.request_keys().await.is_empty(),
         "a refused request left keys behind"
     );
 }
@@ -149,7 +149,7 @@ async fn read_token_may_only_read() {
     let (status, reply) = api.post(&update).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(reply["status"], "error");
-    assert!(env.keys().await.is_empty());
+    assert!(env.request_keys().await.is_empty());
 }
 
 /// Bodies that are not JSON objects, unknown or missing actions, and missing or mistyped fields answer
@@ -243,7 +243,7 @@ async fn malformed_requests_answer_400_naming_the_problem() {
         );
     }
     assert!(
-        env.keys().await.is_empty(),
+        env.request_keys().await.is_empty(),
         "a malformed request left keys behind"
     );
 }
@@ -263,7 +263,7 @@ async fn oversized_body_answers_413() {
         reply["result"].as_str().is_some_and(|r| r.contains("2048")),
         "{reply}"
     );
-    assert!(env.keys().await.is_empty());
+    assert!(env.request_keys().await.is_empty());
 }
 
 /// GSvar posts to its configured URL as is; `POST /` answers like `POST /qe`.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use deadpool_redis::redis;
 use hopper_api::{ApiConfig, AppState};
-use hopper_common::{Job, JobId, Namespace, Store};
+use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
 use hopper_worker::WorkerConfig;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
@@ -168,6 +168,7 @@ impl TestEnv {
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
+        tokio::spawn(hopper_api::sweeper(&state, &config).run(stop.clone()));
         let server = tokio::spawn(async move { hopper_api::run(listener, state, shutdown).await });
         Api {
             url,
@@ -212,8 +213,8 @@ impl TestEnv {
             .map(|q| self.amqp_queue(q.as_str()))
             .collect();
         let id = config.worker_id.clone();
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(hopper_worker::run(config, token.clone()));
+        let shutdown = Shutdown::default();
+        let handle = tokio::spawn(hopper_worker::run(config, shutdown.clone()));
         for queue in &queues {
             eventually(&format!("worker {id} to consume {queue}"), || async {
                 (self.queue_counts(queue).await?.1 > 0).then_some(())
@@ -221,7 +222,7 @@ impl TestEnv {
             .await;
         }
         Worker {
-            token,
+            shutdown,
             handle: Some(handle),
         }
     }
@@ -263,6 +264,17 @@ impl TestEnv {
             .query_async(&mut conn)
             .await
             .expect("KEYS")
+    }
+
+    /// The keys requests leave: every key of the namespace but the sweeper's lock, which API nodes take
+    /// on their own schedule.
+    pub async fn request_keys(&self) -> Vec<String> {
+        let lock = format!("{}:sweeper", self.ns);
+        self.keys()
+            .await
+            .into_iter()
+            .filter(|k| *k != lock)
+            .collect()
     }
 
     /// Seconds until the job's record expires; -1 while it is kept indefinitely.
@@ -363,18 +375,27 @@ async fn cleanup(ns: Namespace, queues: BTreeSet<String>) {
     }
 }
 
-/// An in-process worker; stopped when dropped.
+/// An in-process worker; stopped at once when dropped.
 pub struct Worker {
-    token: CancellationToken,
+    pub shutdown: Shutdown,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Worker {
-    /// Shuts the worker down and returns how its `run` ended.
+    /// Stops the worker at once (both stages of its shutdown: no drain) and returns how its `run`
+    /// ended.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.token.cancel();
+        self.shutdown.stop_now();
+        self.finished().await
+    }
+
+    /// Waits for the worker's `run` to return (after a shutdown a test began itself).
+    pub async fn finished(&mut self) -> anyhow::Result<()> {
         match self.handle.take() {
-            Some(handle) => handle.await.expect("worker task panicked"),
+            Some(handle) => tokio::time::timeout(DEADLINE, handle)
+                .await
+                .expect("worker did not stop within the deadline")
+                .expect("worker task panicked"),
             None => Ok(()),
         }
     }
@@ -382,7 +403,7 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.token.cancel();
+        self.shutdown.stop_now();
     }
 }
 

@@ -292,7 +292,7 @@ async fn second_worker_with_the_same_identity_is_refused() {
         .argv("hopper-worker");
     let config =
         <hopper_worker::WorkerConfig as clap::Parser>::try_parse_from(argv).expect("flags");
-    let error = hopper_worker::run(config, tokio_util::sync::CancellationToken::new())
+    let error = hopper_worker::run(config, hopper_common::Shutdown::default())
         .await
         .expect_err("a second w1 must not start");
     assert!(

@@ -21,6 +21,7 @@ fn spec() -> JobSpec {
         script: "analyze.php".into(),
         args: vec!["a b".into()],
         working_directory: PathBuf::from("/tmp"),
+        max_tries: 1,
     }
 }
 
