@@ -100,6 +100,25 @@ impl WorkerConfig {
     }
 }
 
+impl WorkerConfig {
+    /// A lost worker's jobs may run again elsewhere once its heartbeat has expired, at least two
+    /// thirds of the heartbeat's life after its death; its guardian ends its scripts within the kill
+    /// grace of its death. The grace must fit, or a job could run twice at once.
+    pub fn check_kill_grace(&self) -> anyhow::Result<()> {
+        let ttl = self.liveness.heartbeat_ttl;
+        let bound = ttl - self.liveness.heartbeat_every();
+        if self.kill_grace > bound {
+            anyhow::bail!(
+                "bad setting HOPPER_KILL_GRACE: {:?} is longer than two thirds of HOPPER_HEARTBEAT_TTL \
+                 ({ttl:?}), so a lost worker's scripts could outlive its heartbeat and run beside their \
+                 next attempt; shorten the grace or lengthen the heartbeat",
+                self.kill_grace
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Comma-separated queue names; a newtype because clap reads a `Vec` field as a repeated flag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueList(pub Vec<QueueName>);

@@ -39,6 +39,7 @@ use running::Running;
 /// connection fails (then terminates its running jobs and records them).
 pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
     config.check_directories()?;
+    config.check_kill_grace()?;
     let ns = config.connection.namespace.clone();
     let store = Store::new(
         &config.connection.redis_url,
@@ -47,12 +48,13 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         usize::from(config.connection.redis_pool_size),
     )
     .context("bad setting HOPPER_REDIS_URL")?;
-    let leftovers = Leftovers::open(&config.log_dir, &config.worker_id).with_context(|| {
-        format!(
-            "bad setting HOPPER_LOG_DIR: cannot keep process records in {}",
-            config.log_dir.display()
-        )
-    })?;
+    let leftovers = Leftovers::open(&config.log_dir, &config.worker_id, config.kill_grace)
+        .with_context(|| {
+            format!(
+                "cannot keep track of job processes (records in HOPPER_LOG_DIR {}, a guardian run by sh)",
+                config.log_dir.display()
+            )
+        })?;
     // A previous run under this identity may have been killed with scripts still running: end them
     // before anything else, so that no job runs twice at once. Their jobs are given back below.
     let ended = leftovers.end_all(config.kill_grace).await;

@@ -96,7 +96,7 @@ impl Runner {
             }
         };
         group.end_the_rest(deadline).await;
-        self.leftovers.forget(job.id);
+        self.leftovers.forget(job.id, group);
         let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
         let failure = match status {
             _ if interrupted => Some(Failure::WorkerShutdown),

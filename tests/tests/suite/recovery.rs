@@ -16,11 +16,13 @@ use nix::unistd::Pid;
 
 use crate::helpers::{Flags, TestEnv, amqp_url, eventually};
 
-/// Worker flags for quick liveness: a 3 s heartbeat (refreshed every second), sweeps every 500 ms.
+/// Worker flags for quick liveness: a 3 s heartbeat (refreshed every second), sweeps every 500 ms, and
+/// a kill grace that fits the heartbeat.
 fn quick(flags: Flags) -> Flags {
     flags
         .set("--heartbeat-ttl", "3s")
         .set("--sweep-interval", "500ms")
+        .set("--kill-grace", "2s")
 }
 
 fn spec(env: &TestEnv, script: &str, args: &[&str], max_tries: u32) -> JobSpec {
