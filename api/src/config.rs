@@ -1,7 +1,8 @@
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
-use hopper_common::{ConnectionArgs, PathList, TelemetryArgs};
+use hopper_common::{ConnectionArgs, PathList, TelemetryArgs, parse_duration};
 
 use crate::Tokens;
 
@@ -41,6 +42,13 @@ pub struct ApiConfig {
     #[arg(long, env = "HOPPER_MAX_BODY", default_value_t = 1024 * 1024,
           value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body: u32,
+
+    /// On SIGTERM or SIGINT the node stops taking connections and gives the requests in flight this
+    /// long to finish (e.g. 30s, 2min), then exits and drops what is left. A second signal stops it at
+    /// once. Keep it below the orchestrator's own grace (Docker's stop_grace_period, Kubernetes'
+    /// terminationGracePeriodSeconds), or the node is killed before it has finished.
+    #[arg(long, env = "HOPPER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

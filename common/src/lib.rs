@@ -24,7 +24,7 @@ pub use job::{Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
 pub use namespace::Namespace;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
-pub use shutdown::shutdown_signal;
+pub use shutdown::{ShutdownSignals, shutdown_signal, shutdown_signals};
 pub use store::{CancelOutcome, Claimant, Store};
 pub use text::{
     check_script_name, clip_middle, excerpt, omission_marker, signal_name, stated_omission,

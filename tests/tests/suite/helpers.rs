@@ -168,7 +168,9 @@ impl TestEnv {
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
-        let server = tokio::spawn(async move { hopper_api::run(listener, state, shutdown).await });
+        let server = tokio::spawn(async move {
+            hopper_api::run(listener, state, shutdown, std::future::pending(), DEADLINE).await
+        });
         Api {
             url,
             work: self.work.clone(),
