@@ -6,4 +6,5 @@
 #![allow(unreachable_pub)]
 
 mod helpers;
+mod limits;
 mod shutdown;
