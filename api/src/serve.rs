@@ -19,7 +19,7 @@ pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    force: impl Future<Output = ()> + Send + 'static,
+    force: impl Future<Output = ()>,
     grace: Duration,
 ) -> std::io::Result<()> {
     // Each run has its own flag, so states cloned into several servers (tests do this) do not stop
