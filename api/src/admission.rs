@@ -61,6 +61,7 @@ impl Admission {
                 }
             })
             .and_then(|()| self.check_script(&spec.script))
+            .and_then(|()| check_arguments(&spec.args))
             .and_then(|()| self.check_working_directory(&request.working_directory));
         match verdict {
             Ok(()) => Ok(spec),
@@ -96,6 +97,11 @@ impl Admission {
     fn check_working_directory(&self, raw: &str) -> Result<(), String> {
         let path = Path::new(raw);
         let shown = excerpt(raw);
+        if raw.contains('\0') {
+            return Err(format!(
+                "working directory '{shown}' contains a NUL byte, which no path can hold"
+            ));
+        }
         if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
             return Err(format!(
                 "working directory '{shown}' must be an absolute path without '..'"
@@ -111,6 +117,18 @@ impl Admission {
                 "working directory '{shown}' is outside the allowed roots (HOPPER_WORK_ROOTS)"
             ))
         }
+    }
+}
+
+/// An argument travels to the script as a C string, which ends at its first NUL byte: the worker could
+/// only fail to start such a job, so it is refused here, where the client hears why.
+fn check_arguments(args: &[String]) -> Result<(), String> {
+    match args.iter().position(|arg| arg.contains('\0')) {
+        Some(index) => Err(format!(
+            "script argument {} contains a NUL byte, which no program can be given",
+            index + 1
+        )),
+        None => Ok(()),
     }
 }
 

@@ -1,7 +1,8 @@
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
-use hopper_common::{ConnectionArgs, LivenessArgs, PathList, TelemetryArgs};
+use hopper_common::{ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration};
 
 use crate::{Tokens, TriesPolicy};
 
@@ -47,6 +48,13 @@ pub struct ApiConfig {
     /// otherwise it fails (`worker lost`, `worker shutdown`).
     #[arg(long, env = "HOPPER_MAX_TRIES", default_value = "1", value_parser = TriesPolicy::parse)]
     pub max_tries: TriesPolicy,
+
+    /// On SIGTERM or SIGINT the node stops taking connections and gives the requests in flight this
+    /// long to finish (e.g. 30s, 2min), then exits and drops what is left. A second signal stops it at
+    /// once. Keep it below the orchestrator's own grace (Docker's stop_grace_period, Kubernetes'
+    /// terminationGracePeriodSeconds), or the node is killed before it has finished.
+    #[arg(long, env = "HOPPER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -6,21 +6,20 @@ mod admission;
 mod config;
 mod gsvar;
 mod health;
+mod serve;
 mod state;
 mod tokens;
 mod tries;
-
-use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 pub use admission::{Admission, JobRequest, Refusal};
 pub use config::ApiConfig;
+pub use serve::run;
 pub use state::AppState;
 pub use tokens::{Role, Tokens};
 pub use tries::TriesPolicy;
@@ -48,17 +47,6 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
         .with_state(state)
-}
-
-/// Serves `app(state)` on `listener` until `shutdown` completes, then finishes the requests in flight.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Unknown paths answer in JSON too, saying where the front doors are: a GSvar configured with a wrong

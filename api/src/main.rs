@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hopper_api::{ApiConfig, AppState};
-use hopper_common::{parse_or_exit, shutdown_signal, telemetry};
+use hopper_common::{Shutdown, parse_or_exit, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,19 +18,31 @@ async fn main() -> ExitCode {
 
 async fn serve(config: ApiConfig) -> anyhow::Result<()> {
     telemetry::init(&config.telemetry).map_err(anyhow::Error::msg)?;
+    // Listening from here on, so a signal during start-up stops the node instead of killing it.
+    let shutdown = Shutdown::on_signals();
     let state = AppState::from_config(&config).map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (HOPPER_LISTEN)", config.listen))?;
+    // The bound address, not the setting: with port 0 the system picks the port, and this says which.
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     tracing::info!(
-        listen = %config.listen,
+        listen = %address,
         namespace = %config.connection.namespace,
-        "hopper-api ready: GSvar's qe_api_base_url is http://{}/qe",
-        config.listen
+        "hopper-api ready: GSvar's qe_api_base_url is http://{address}/qe"
     );
     let sweeping = tokio_util::sync::CancellationToken::new();
     tokio::spawn(hopper_api::sweeper(&state, &config).run(sweeping.clone()));
-    let served = hopper_api::run(listener, state, shutdown_signal()).await;
+    let served = hopper_api::run(
+        listener,
+        state,
+        shutdown.begin.cancelled_owned(),
+        shutdown.now.cancelled_owned(),
+        config.shutdown_grace,
+    )
+    .await;
     sweeping.cancel();
     served.context("HTTP server failed")
 }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use hopper_common::{Publisher, Store};
+use tokio_util::sync::CancellationToken;
 
 use crate::{Admission, ApiConfig, Tokens};
 
@@ -12,6 +13,8 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub admission: Arc<Admission>,
     pub max_body: usize,
+    /// Cancelled when the node begins to shut down, so `/readyz` turns load balancers away.
+    pub(crate) shutting_down: CancellationToken,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
                 tries: config.max_tries.clone(),
             }),
             max_body: config.max_body as usize,
+            shutting_down: CancellationToken::new(),
         })
     }
 }

@@ -75,6 +75,7 @@ fn bad_settings_are_named() {
         ("HOPPER_WORK_ROOTS", "relative/dir"),
         ("HOPPER_SCRIPT_DIRS", "scripts"),
         ("HOPPER_RETENTION", "forever"),
+        ("HOPPER_SHUTDOWN_GRACE", "soon"),
         ("HOPPER_LOG_FORMAT", "xml"),
         ("HOPPER_LOG", "=!="),
     ];
@@ -108,6 +109,7 @@ fn help_lists_every_setting() {
         "HOPPER_SCRIPT_DIRS",
         "HOPPER_MAX_THREADS",
         "HOPPER_MAX_BODY",
+        "HOPPER_SHUTDOWN_GRACE",
         "HOPPER_REDIS_URL",
         "HOPPER_AMQP_URL",
         "HOPPER_NAMESPACE",

@@ -27,7 +27,7 @@ pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
 pub use namespace::Namespace;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
-pub use shutdown::{Shutdown, shutdown_signal};
+pub use shutdown::Shutdown;
 pub use store::{CancelOutcome, Claimant, Ended, Requeue, Store};
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

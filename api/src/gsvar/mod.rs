@@ -2,6 +2,8 @@
 //! delete, wire-compatible with GSvarServer's `QueuingEngineControllerGeneric`.
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod reply;
 mod request;
 
@@ -17,7 +19,7 @@ pub(crate) use error::GsvarError;
 use reply::{DeleteReply, SubmitReply, UpdateReply};
 use request::Action;
 
-use crate::{AppState, JobRequest};
+use crate::{AppState, JobRequest, Tokens};
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
@@ -27,9 +29,18 @@ pub(crate) async fn handle(
         StatusCode::PAYLOAD_TOO_LARGE => GsvarError::TooLarge(state.max_body),
         _ => GsvarError::BadRequest(rejection.body_text()),
     })?;
-    let body = request::object(&body)?;
-    let role = state
-        .tokens
+    match decode(&state.tokens, &body)? {
+        Action::Submit(job) => submit(&state, job).await,
+        Action::Update { id } => update(&state, &id).await,
+        Action::Delete { id } => delete(&state, &id).await,
+    }
+}
+
+/// Everything between the raw body and what it asks for: the JSON, the token and its role, the fields.
+/// It touches neither Redis nor RabbitMQ, so the fuzz tests drive exactly this.
+fn decode(tokens: &Tokens, body: &[u8]) -> Result<Action, GsvarError> {
+    let body = request::object(body)?;
+    let role = tokens
         .role_of(request::token(&body)?)
         .ok_or(GsvarError::Unauthorized(
             "invalid token: it matches none of HOPPER_TOKENS",
@@ -43,11 +54,7 @@ pub(crate) async fn handle(
             verb.needs().as_str()
         )));
     }
-    match request::action(&body, verb)? {
-        Action::Submit(job) => submit(&state, job).await,
-        Action::Update { id } => update(&state, &id).await,
-        Action::Delete { id } => delete(&state, &id).await,
-    }
+    request::action(&body, verb)
 }
 
 async fn submit(state: &AppState, request: JobRequest) -> Result<Response, GsvarError> {

@@ -169,7 +169,9 @@ impl TestEnv {
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
         tokio::spawn(hopper_api::sweeper(&state, &config).run(stop.clone()));
-        let server = tokio::spawn(async move { hopper_api::run(listener, state, shutdown).await });
+        let server = tokio::spawn(async move {
+            hopper_api::run(listener, state, shutdown, std::future::pending(), DEADLINE).await
+        });
         Api {
             url,
             work: self.work.clone(),
