@@ -1,10 +1,11 @@
 //! `hold.php`'s markers: it writes its pids to `<work>/<job>.started` (atomically, by rename) once
 //! running, and a second attempt overwrites the file. Reading them tells which process runs an attempt.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::kill;
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::wait::eventually;
@@ -28,7 +29,7 @@ pub async fn started(world: &World, job: &str, previous: &str, deadline: Duratio
 pub fn pids(started: &str) -> Vec<Pid> {
     started
         .split_whitespace()
-        .map(|p| Pid::from_raw(p.parse().expect("pid in .started")))
+        .filter_map(|p| p.parse().ok().map(Pid::from_raw))
         .collect()
 }
 
@@ -45,5 +46,30 @@ pub fn alive(pid: Pid) -> bool {
                 .and_then(|(_, rest)| rest.chars().next());
             !matches!(state, None | Some('Z' | 'X'))
         }
+    }
+}
+
+/// Ends every `hold.php` of a test that is about to be removed: releases them all and waits up to 5 s
+/// for the pids in their `.started` files to go, then SIGKILLs what is left. A worker killed with
+/// SIGKILL leaves its scripts running, and once the work directory is deleted they could never see
+/// the release file again.
+pub fn end_leftovers(work: &Path) {
+    let _ = std::fs::write(work.join("release-all"), "");
+    let mut held: Vec<Pid> = std::fs::read_dir(work)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".started"))
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .flat_map(|text| pids(&text))
+        .collect();
+    let until = Instant::now() + Duration::from_secs(5);
+    while !held.is_empty() && Instant::now() < until {
+        held.retain(|&pid| alive(pid));
+        // Drop cannot await: a short blocking poll, bounded by `until`.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pid in held {
+        let _ = kill(pid, Signal::SIGKILL);
     }
 }

@@ -63,6 +63,10 @@ async fn rabbitmq_cut_during_submit_burst() {
         })
         .collect();
     let refused = BURST - accepted.len();
+    eprintln!(
+        "of {BURST} submits, {} accepted and {refused} refused",
+        accepted.len()
+    );
     assert!(refused > 0, "the cut refused no submit: {answers:?}");
     assert!(accepted.len() >= BURST / 4, "too few accepted: {answers:?}");
 

@@ -90,11 +90,6 @@ impl World {
         count
     }
 
-    /// Lets every held script end, so no `hold.php` outlives its test (a killed worker leaves them).
-    pub fn release_all(&self) {
-        let _ = std::fs::write(self.work.join("release-all"), "");
-    }
-
     pub fn release(&self, job: &str) {
         std::fs::write(self.work.join(format!("release-{job}")), "").expect("release file");
     }
@@ -102,7 +97,7 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        self.release_all();
+        crate::hold::end_leftovers(&self.work);
         if std::env::var_os("HOPPER_TEST_KEEP").is_some() {
             return;
         }
