@@ -31,9 +31,9 @@ impl Proxy {
         self.addr.port()
     }
 
-    /// Closes every forwarded connection now; connections opened while cut are closed at once, so a
-    /// client sees the peer vanish rather than hang (what a crashed broker host with a reachable
-    /// address looks like to it).
+    /// Resets every forwarded connection now; connections opened while cut are closed at once, so a
+    /// client sees its peer gone rather than hanging (as when the broker process has died but its host
+    /// still answers). A silent network partition, where packets just vanish, is not modelled.
     pub fn cut(&self) {
         self.cut.send_replace(true);
     }
