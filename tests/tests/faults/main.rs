@@ -1,0 +1,40 @@
+//! Hopper's fault-injection suite: the real `hopper-api` and `hopper-worker` binaries (run
+//! `cargo build --workspace --bins` first, or set HOPPER_TEST_BIN_DIR) against the real RabbitMQ and a
+//! real Redis, with faults injected: a TCP proxy that cuts a node off from RabbitMQ, a private Redis
+//! killed with SIGKILL and restarted from its AOF, signals sent to the processes. Every test has its
+//! own namespace and directories and cleans up; the binary runs serially (nextest group `faults`)
+//! because its faults are timing-sensitive and its processes compete for two CPUs.
+//!
+//! What each test proves:
+//! - `rabbitmq_cut_during_submit_burst`: losing RabbitMQ mid-burst costs no accepted job; a refused
+//!   submit answers 503 and leaves nothing behind; `/readyz` reports the outage; the node recovers.
+//! - `redis_restart_with_aof_during_load`: Redis killed and restarted from its AOF under load: submits
+//!   during the outage answer 503, every job accepted around it finishes, none is lost.
+//! - `api_sigterm_with_requests_in_flight`: SIGTERM lets requests in flight complete (200, JSON), then
+//!   the node exits 0 and refuses connections.
+//! - `worker_kill9_mid_job` (ignored until heartbeats land): a lost worker's jobs end `worker_lost` or
+//!   are retried on another worker, after the first attempt's processes are dead.
+//! - `worker_restart_same_identity_ends_leftovers` (ignored): a worker restarted under the same id ends
+//!   its predecessor's scripts before the job runs again.
+//! - `worker_sigterm_drains`, `worker_second_sigterm_ends_drain_at_once` (ignored): SIGTERM drains for
+//!   HOPPER_DRAIN, then terminates or re-queues what is left; a second SIGTERM stops at once.
+
+// A test binary has no public API; `pub` here only shares helpers between its modules.
+#![allow(unreachable_pub)]
+
+mod api_node;
+mod binaries;
+mod checker;
+mod gsvar;
+mod hold;
+mod proxy;
+mod redis_node;
+mod wait;
+mod worker_node;
+mod world;
+
+mod api_sigterm;
+mod rabbitmq_cut;
+mod redis_restart;
+mod worker_drain;
+mod worker_loss;

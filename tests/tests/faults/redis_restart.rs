@@ -1,0 +1,162 @@
+//! The job store dies (kill -9) and comes back from its append-only file while submits keep arriving.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::api_node::{ApiNode, api_settings};
+use crate::checker::all_finished;
+use crate::gsvar::{Gsvar, Submitted};
+use crate::hold::started;
+use crate::redis_node::RedisNode;
+use crate::wait::{DEADLINE, eventually};
+use crate::worker_node::{WorkerNode, worker_settings};
+use crate::world::World;
+
+/// Where the store was when a submit was sent and when it was answered.
+const UP: u8 = 0;
+const DOWN: u8 = 1;
+const BACK: u8 = 2;
+
+#[derive(Debug, Clone)]
+struct Answer {
+    sent: u8,
+    answered: u8,
+    submitted: Submitted,
+}
+
+/// Submits keep coming while the API's and the worker's private Redis is killed with SIGKILL and
+/// restarted on the same AOF: every submit answers 200 or 503, those sent and answered during the
+/// outage answer 503, and every job answered 200 (before, around or after the outage) ends `finished`,
+/// none lost, including two that were running at the crash and ended while Redis was down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_restart_with_aof_during_load() {
+    let world = World::new();
+    let mut redis = RedisNode::start(world.dir()).await;
+    let settings = api_settings(&world).set("HOPPER_REDIS_URL", redis.url());
+    let api = ApiNode::start(&world, "api", settings).await;
+    let worker_settings = worker_settings(&world, "w1", &["default"])
+        .set("HOPPER_REDIS_URL", redis.url())
+        .set("HOPPER_THREADS", "8");
+    let worker = WorkerNode::start(&world, "worker", worker_settings).await;
+
+    let phase = Arc::new(AtomicU8::new(UP));
+    let stop = Arc::new(AtomicBool::new(false));
+    let answers = Arc::new(Mutex::new(Vec::<Answer>::new()));
+    let mut load = JoinSet::new();
+    for _ in 0..4 {
+        load.spawn(submit_loop(
+            api.gsvar.clone(),
+            phase.clone(),
+            stop.clone(),
+            answers.clone(),
+        ));
+    }
+    let count = |pred: fn(&Answer) -> bool| {
+        let answers = answers.clone();
+        move || {
+            let n = answers
+                .lock()
+                .expect("answers")
+                .iter()
+                .filter(|a| pred(a))
+                .count();
+            std::future::ready((n >= 10).then_some(()))
+        }
+    };
+
+    // Two jobs run across the crash and end while Redis is down: the worker must keep their ends
+    // until it can record them.
+    let held = [
+        api.gsvar.submit_ok("hold.php", &[], "default").await,
+        api.gsvar.submit_ok("hold.php", &[], "default").await,
+    ];
+    for job in &held {
+        started(&world, job, "", DEADLINE).await;
+    }
+    eventually(
+        "10 submits accepted before the crash",
+        DEADLINE,
+        count(|a| matches!(a.submitted, Submitted::Accepted(_))),
+    )
+    .await;
+    redis.kill9().await;
+    phase.store(DOWN, Ordering::SeqCst);
+    for job in &held {
+        world.release(job);
+    }
+    eventually(
+        "10 submits answered during the outage",
+        DEADLINE,
+        count(|a| a.sent == DOWN && a.answered == DOWN),
+    )
+    .await;
+    phase.store(BACK, Ordering::SeqCst);
+    redis.restart().await;
+    eventually(
+        "10 submits accepted after the restart",
+        DEADLINE,
+        count(|a| a.sent == BACK && matches!(a.submitted, Submitted::Accepted(_))),
+    )
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    while let Some(done) = load.join_next().await {
+        done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    }
+
+    let answers = answers.lock().expect("answers").clone();
+    for answer in answers
+        .iter()
+        .filter(|a| a.sent == DOWN && a.answered == DOWN)
+    {
+        assert_eq!(
+            answer.submitted,
+            Submitted::Unavailable,
+            "a submit while Redis was down was accepted"
+        );
+    }
+    let accepted: Vec<String> = answers
+        .iter()
+        .filter_map(|a| match &a.submitted {
+            Submitted::Accepted(id) => Some(id.clone()),
+            Submitted::Unavailable => None,
+        })
+        .chain(held)
+        .collect();
+    let refused = answers.len() + 2 - accepted.len();
+    eprintln!("{} submits accepted, {refused} refused", accepted.len());
+    all_finished(
+        &api.gsvar,
+        &redis.url(),
+        &world.ns,
+        &accepted,
+        Duration::from_secs(90),
+    )
+    .await;
+    drop(worker);
+}
+
+/// Submits one job after another until `stop`, recording each answer with the phases around it.
+async fn submit_loop(
+    gsvar: Gsvar,
+    phase: Arc<AtomicU8>,
+    stop: Arc<AtomicBool>,
+    answers: Arc<Mutex<Vec<Answer>>>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let sent = phase.load(Ordering::SeqCst);
+        let submitted = gsvar.submit("analyze.php", &[], "default").await;
+        let answered = phase.load(Ordering::SeqCst);
+        answers.lock().expect("answers").push(Answer {
+            sent,
+            answered,
+            submitted,
+        });
+        if sent == DOWN {
+            // Refusals come back at once: pace them rather than spin against a dead store.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! One test's private world: a namespace (Redis key prefix and AMQP queue prefix), a temporary
+//! directory holding the work root, the job logs and the processes' logs, and the cleanup of all of it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use deadpool_redis::redis;
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+
+/// The shared RabbitMQ every test uses (its queues are namespaced).
+pub fn amqp_url() -> String {
+    std::env::var("HOPPER_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// The shared Redis, for tests that do not run a private one.
+pub fn redis_url() -> String {
+    std::env::var("HOPPER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+pub struct World {
+    pub ns: String,
+    root: tempfile::TempDir,
+    /// HOPPER_WORK_ROOTS and every job's working directory; hold.php writes its markers here.
+    pub work: PathBuf,
+    /// HOPPER_LOG_DIR of the workers.
+    pub job_logs: PathBuf,
+    /// HOPPER_SCRIPT_DIRS: the fake megSAP pipelines.
+    pub scripts: PathBuf,
+    queues: Mutex<BTreeSet<String>>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let ns = format!("f{}", &id[..12]);
+        let root = tempfile::tempdir().expect("temp dir");
+        let work = root.path().join("work");
+        let job_logs = root.path().join("job-logs");
+        std::fs::create_dir_all(&work).expect("work dir");
+        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("megsap/src/Pipelines");
+        Self {
+            ns,
+            root,
+            work,
+            job_logs,
+            scripts,
+            queues: Mutex::default(),
+        }
+    }
+
+    /// Where a process or a private Redis keeps its files.
+    pub fn dir(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// The AMQP name of a user queue, remembered so that the queue is deleted with the test.
+    pub fn amqp_queue(&self, queue: &str) -> String {
+        let name = format!("{}.{queue}", self.ns);
+        self.queues.lock().expect("queue list").insert(name.clone());
+        name
+    }
+
+    /// Consumers on a user queue, from a passive declare on the shared broker; 0 if it does not exist.
+    pub async fn consumers(&self, queue: &str) -> u32 {
+        let name = self.amqp_queue(queue);
+        let Ok(connection) =
+            Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+        else {
+            return 0;
+        };
+        let mut count = 0;
+        if let Ok(channel) = connection.create_channel().await {
+            let options = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            if let Ok(q) = channel
+                .queue_declare(name.as_str().into(), options, FieldTable::default())
+                .await
+            {
+                count = q.consumer_count();
+            }
+        }
+        let _ = connection.close(200, "done".into()).await;
+        count
+    }
+
+    pub fn release(&self, job: &str) {
+        std::fs::write(self.work.join(format!("release-{job}")), "").expect("release file");
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        crate::hold::end_leftovers(&self.work);
+        if std::env::var_os("HOPPER_TEST_KEEP").is_some() {
+            return;
+        }
+        let ns = self.ns.clone();
+        let queues = std::mem::take(&mut *self.queues.lock().unwrap_or_else(|e| e.into_inner()));
+        // Drop cannot await, and the test's runtime may be gone: clean up on a runtime of our own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(cleanup(ns, queues));
+            Some(())
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Removes the namespace's keys from the shared Redis and its queues from the shared broker. A test on a
+/// private Redis leaves nothing in the shared one, and the KEYS call then finds nothing.
+async fn cleanup(ns: String, queues: BTreeSet<String>) {
+    let redis = async {
+        let client = redis::Client::open(redis_url()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{ns}:*"))
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        if !keys.is_empty() {
+            let _: Result<u64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+        }
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), redis).await;
+    let broker = async {
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .ok()?;
+        for queue in queues {
+            if let Ok(channel) = connection.create_channel().await {
+                let _ = channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        let _ = connection.close(200, "cleanup".into()).await;
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), broker).await;
+}
+
+/// host:port of the shared RabbitMQ, taken from its URL (`amqp://user:pass@host:port/vhost`).
+pub fn amqp_addr() -> String {
+    let url = amqp_url();
+    let after_at = url.rsplit_once('@').map_or(url.as_str(), |(_, rest)| rest);
+    let host_port = after_at.split('/').next().unwrap_or(after_at);
+    if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5672")
+    }
+}
+
+/// The shared RabbitMQ's URL with its address replaced by a local proxy's port.
+pub fn amqp_url_via(port: u16) -> String {
+    amqp_url().replacen(&amqp_addr(), &format!("127.0.0.1:{port}"), 1)
+}
