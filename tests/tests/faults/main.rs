@@ -12,11 +12,11 @@
 //!   during the outage answer 503, every job accepted around it finishes, none is lost.
 //! - `api_sigterm_with_requests_in_flight`: SIGTERM lets requests in flight complete (200, JSON), then
 //!   the node exits 0 and refuses connections.
-//! - `worker_kill9_mid_job` (ignored until heartbeats land): a lost worker's jobs end `worker_lost` or
+//! - `worker_kill9_mid_job`: a lost worker's jobs end `worker_lost` or
 //!   are retried on another worker, after the first attempt's processes are dead.
-//! - `worker_restart_same_identity_ends_leftovers` (ignored): a worker restarted under the same id ends
+//! - `worker_restart_same_identity_ends_leftovers`: a worker restarted under the same id ends
 //!   its predecessor's scripts before the job runs again.
-//! - `worker_sigterm_drains`, `worker_second_sigterm_ends_drain_at_once` (ignored): SIGTERM drains for
+//! - `worker_sigterm_drains`, `worker_second_sigterm_ends_drain_at_once`: SIGTERM drains for
 //!   HOPPER_DRAIN, then terminates or re-queues what is left; a second SIGTERM stops at once.
 
 // A test binary has no public API; `pub` here only shares helpers between its modules.

@@ -1,5 +1,5 @@
 //! A worker stopped with SIGTERM drains: it takes no new jobs, lets running ones end for up to
-//! HOPPER_DRAIN, then terminates the rest. Needs the drain and retries of issue 3, so ignored for now.
+//! HOPPER_DRAIN, then terminates the rest.
 
 use std::time::Duration;
 
@@ -30,7 +30,6 @@ fn api(world: &World) -> Settings {
 /// `worker_shutdown`; the unreleased two-try job is re-queued and finished by a second worker
 /// (attempts = 2); the worker exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs worker heartbeats (issue 3), being built on main"]
 async fn worker_sigterm_drains() {
     let world = World::new();
     let api = ApiNode::start(&world, "api", api(&world)).await;
@@ -75,7 +74,6 @@ async fn worker_sigterm_drains() {
 /// A second SIGTERM during a long drain (60 s) ends the worker at once instead of waiting it out, and
 /// its unreleased job still ends (`error`) rather than staying `started`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs worker heartbeats (issue 3), being built on main"]
 async fn worker_second_sigterm_ends_drain_at_once() {
     let world = World::new();
     let api = ApiNode::start(&world, "api", api(&world)).await;

@@ -1,5 +1,6 @@
-//! A worker dies (kill -9) with jobs running. Needs worker heartbeats (issue 3): until they exist the
-//! jobs stay `running` for ever, so these tests are ignored.
+//! A worker dies (kill -9) with jobs running: its guardian ends the scripts, its heartbeat expires, and
+//! a sweeper fails or re-queues the jobs; a worker restarted under the same identity ends what its
+//! predecessor left before anything runs again.
 
 use std::time::Duration;
 
@@ -30,7 +31,6 @@ fn sweeping_api(world: &World) -> Settings {
 /// 30 s; its two-try job runs again on another worker (attempts = 2) and finishes, and the first
 /// attempt's processes were dead before the second started. `history` records each attempt ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs worker heartbeats (issue 3), being built on main"]
 async fn worker_kill9_mid_job() {
     let world = World::new();
     let api = ApiNode::start(&world, "api", sweeping_api(&world)).await;
@@ -46,6 +46,13 @@ async fn worker_kill9_mid_job() {
     let first_attempt = started(&world, &twice, "", DEADLINE).await;
 
     first.process.kill9().await;
+    // Its guardian ends the scripts at once, long before the heartbeat expires.
+    for pid in pids(&first_attempt) {
+        eventually("the guardian to end attempt 1", DEADLINE, || {
+            std::future::ready((!alive(pid)).then_some(()))
+        })
+        .await;
+    }
     let ended = until_ended(
         &api.gsvar,
         &redis_url(),
@@ -78,11 +85,11 @@ async fn worker_kill9_mid_job() {
     assert_eq!(ended.history().len(), 2, "{:?}", ended.hash);
 }
 
-/// A worker killed with SIGKILL and restarted at once with the same HOPPER_WORKER_ID and log directory
-/// ends what its previous incarnation left running, then the job (two tries) runs once more and
-/// finishes: attempts = 2, and the two attempts were never alive at the same time.
+/// A worker killed with SIGKILL together with its guardian (as when everything but the jobs dies) and
+/// restarted at once with the same HOPPER_WORKER_ID and log directory ends what its previous
+/// incarnation left running, then the job (two tries) runs once more and finishes: attempts = 2, and
+/// the two attempts were never alive at the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs worker heartbeats (issue 3), being built on main"]
 async fn worker_restart_same_identity_ends_leftovers() {
     let world = World::new();
     let api = ApiNode::start(&world, "api", sweeping_api(&world)).await;
@@ -92,10 +99,12 @@ async fn worker_restart_same_identity_ends_leftovers() {
     let first_attempt = started(&world, &job, "", DEADLINE).await;
     let leftovers = pids(&first_attempt);
 
+    let guardian = first.guardian().expect("the worker runs a job guardian");
+    nix::sys::signal::kill(guardian, nix::sys::signal::Signal::SIGKILL).expect("kill the guardian");
     first.process.kill9().await;
     assert!(
         leftovers.iter().all(|&pid| alive(pid)),
-        "a killed worker's scripts keep running on their own"
+        "with its guardian gone too, a killed worker's scripts keep running on their own"
     );
     let _again = WorkerNode::start(&world, "worker-1-again", settings).await;
     eventually("the leftover scripts to be ended", DEADLINE, || {

@@ -29,6 +29,25 @@ pub fn worker_settings(world: &World, id: &str, queues: &[&str]) -> Settings {
 }
 
 impl WorkerNode {
+    /// The worker's job guardian: its child process whose command line names `hopper-guardian`.
+    pub fn guardian(&self) -> Option<nix::unistd::Pid> {
+        let parent = self.process.pid().as_raw().to_string();
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+                // `pid (comm) state ppid ...`
+                let ppid = stat.rsplit_once(") ")?.1.split(' ').nth(1)?;
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                let is_guardian = String::from_utf8_lossy(&cmdline).contains("hopper-guardian");
+                (ppid == parent && is_guardian)
+                    .then(|| entry.file_name().to_str()?.parse().ok())
+                    .flatten()
+                    .map(nix::unistd::Pid::from_raw)
+            })
+    }
+
     /// Starts a worker and waits until every queue it serves has a consumer. `name` names its log.
     pub async fn start(world: &World, name: &str, settings: Settings) -> Self {
         let queues: Vec<String> = settings
