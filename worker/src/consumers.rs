@@ -17,6 +17,9 @@ use crate::dispatcher::Event;
 
 pub(crate) struct QueueConsumers {
     worker_id: String,
+    ns: Namespace,
+    queues: Vec<QueueName>,
+    /// One channel per queue, on the current connection.
     channels: Vec<(QueueName, String, Channel)>,
     active: HashMap<QueueName, Active>,
     generation: u64,
@@ -38,32 +41,41 @@ impl std::fmt::Debug for QueueConsumers {
 }
 
 impl QueueConsumers {
-    /// Opens a channel per queue and declares the queues; consumes nothing yet.
-    pub(crate) async fn open(
-        connection: &Connection,
+    /// The consumers of `queues`; nothing is consumed until they are attached to a connection.
+    pub(crate) fn new(
         ns: &Namespace,
         queues: &[QueueName],
         worker_id: &str,
         events: UnboundedSender<Event>,
-    ) -> Result<Self, lapin::Error> {
-        let mut channels = Vec::with_capacity(queues.len());
-        for queue in queues {
-            let channel = connection.create_channel().await?;
-            let name = topology::job_queue(ns, queue);
-            topology::declare_job_queue(&channel, &name).await?;
-            channels.push((queue.clone(), name, channel));
-        }
-        Ok(Self {
+    ) -> Self {
+        Self {
             worker_id: worker_id.to_owned(),
-            channels,
+            ns: ns.clone(),
+            queues: queues.to_vec(),
+            channels: Vec::new(),
             active: HashMap::new(),
             generation: 0,
             events,
-        })
+        }
+    }
+
+    /// Opens a channel per queue on `connection` and declares the queues; consumes nothing yet. The
+    /// consumers of an earlier connection are forgotten (they died with it), and generations go on
+    /// counting, so a late end of one of them is not taken for a live consumer's.
+    pub(crate) async fn attach(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
+        self.active.clear();
+        self.channels.clear();
+        for queue in &self.queues {
+            let channel = connection.create_channel().await?;
+            let name = topology::job_queue(&self.ns, queue);
+            topology::declare_job_queue(&channel, &name).await?;
+            self.channels.push((queue.clone(), name, channel));
+        }
+        Ok(())
     }
 
     pub(crate) fn queues(&self) -> impl Iterator<Item = &QueueName> {
-        self.channels.iter().map(|(queue, _, _)| queue)
+        self.queues.iter()
     }
 
     /// Whether `generation` is the live consumer of `queue` (and not one cancelled on purpose).

@@ -21,6 +21,7 @@ pub(crate) async fn listen(
     worker_id: &str,
     running: Arc<Running>,
     events: UnboundedSender<Event>,
+    epoch: u64,
 ) -> Result<tokio::task::JoinHandle<()>, lapin::Error> {
     let channel = connection.create_channel().await?;
     let name = topology::control_queue(ns, worker_id);
@@ -49,11 +50,14 @@ pub(crate) async fn listen(
                 }
                 Ok(other) => tracing::warn!(?other, "unexpected message on the control queue"),
                 Err(error) => {
-                    let _ = events.send(Event::ControlEnded(Some(error)));
+                    let _ = events.send(Event::ControlEnded {
+                        epoch,
+                        error: Some(error),
+                    });
                     return;
                 }
             }
         }
-        let _ = events.send(Event::ControlEnded(None));
+        let _ = events.send(Event::ControlEnded { epoch, error: None });
     }))
 }

@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::consumers::QueueConsumers;
+use crate::link::Link;
 use crate::reservation::Reservation;
 use crate::runner::{Assignment, Runner};
 use crate::running::Running;
@@ -47,8 +48,11 @@ pub(crate) enum Event {
     JobDone {
         threads: u32,
     },
-    /// The control queue's consumer ended: cancel commands can no longer arrive.
-    ControlEnded(Option<lapin::Error>),
+    /// The control queue's consumer on connection `epoch` ended: cancel commands can no longer arrive.
+    ControlEnded {
+        epoch: u64,
+        error: Option<lapin::Error>,
+    },
 }
 
 /// What job tasks share.
@@ -68,6 +72,7 @@ pub(crate) struct Dispatcher {
     slots: Slots,
     /// Held for a job that did not fit the free slots, if any.
     reservation: Option<Reservation>,
+    link: Link,
     consumers: QueueConsumers,
     events: UnboundedReceiver<Event>,
     sender: UnboundedSender<Event>,
@@ -92,6 +97,7 @@ impl std::fmt::Debug for Dispatcher {
 impl Dispatcher {
     pub(crate) fn new(
         threads: u32,
+        link: Link,
         consumers: QueueConsumers,
         channel: (UnboundedSender<Event>, UnboundedReceiver<Event>),
         shared: Arc<Shared>,
@@ -101,6 +107,7 @@ impl Dispatcher {
         Self {
             slots: Slots::new(threads),
             reservation: None,
+            link,
             consumers,
             sender: channel.0,
             events: channel.1,
@@ -114,7 +121,7 @@ impl Dispatcher {
 
     /// Serves until shutdown begins, then drains: takes no new job, lets running ones finish for up to
     /// the drain time (or until the shutdown's second stage), then terminates the rest and records
-    /// them. If the broker connection fails, running jobs are terminated at once.
+    /// them. A lost broker connection is re-opened while running jobs go on.
     pub(crate) async fn run(mut self) -> anyhow::Result<()> {
         let result = self.serve().await;
         // Nothing new: deliveries not yet claimed go back to their queues when the channels close.
@@ -134,10 +141,34 @@ impl Dispatcher {
         }
         self.stop.cancel();
         self.tracker.wait().await;
+        self.link.close().await;
         result
     }
 
+    /// Serves the current connection; when it is lost, connects again (with backoff) and goes on.
+    /// Returns when shutdown begins.
     async fn serve(&mut self) -> anyhow::Result<()> {
+        loop {
+            let Err(lost) = self.serve_link().await else {
+                return Ok(());
+            };
+            tracing::warn!(
+                "lost RabbitMQ ({lost:#}); running jobs go on while the worker reconnects"
+            );
+            self.reservation = None;
+            if !self
+                .link
+                .establish(&mut self.consumers, &self.shutdown.begin)
+                .await?
+            {
+                return Ok(());
+            }
+            tracing::info!("reconnected to RabbitMQ; taking jobs again");
+        }
+    }
+
+    /// Serves until shutdown begins (`Ok`) or the connection is lost (`Err`, saying how).
+    async fn serve_link(&mut self) -> anyhow::Result<()> {
         self.sync_consumers().await?;
         loop {
             let window_ends = self.reservation.as_ref().and_then(Reservation::window_ends);
@@ -167,11 +198,13 @@ impl Dispatcher {
         match event {
             Event::Delivery { queue, delivery } => self.on_delivery(queue, *delivery),
             Event::JobDone { threads } => self.slots.give_back(threads),
-            Event::ControlEnded(error) => {
-                let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
-                anyhow::bail!(
-                    "lost the control queue, so cancels could not reach this worker: {why}"
-                );
+            Event::ControlEnded { epoch, error } => {
+                if epoch == self.link.epoch() {
+                    let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
+                    anyhow::bail!(
+                        "lost the control queue, so cancels could not reach this worker: {why}"
+                    );
+                }
             }
             Event::ConsumerEnded {
                 queue,

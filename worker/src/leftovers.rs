@@ -24,9 +24,15 @@ use tokio::time::Instant;
 
 use crate::process_group::ProcessGroup;
 
+/// The lock file's name; job ids are digits, so it cannot clash with a record.
+const LOCK: &str = "lock";
+
 #[derive(Debug, Clone)]
 pub(crate) struct Leftovers {
     dir: PathBuf,
+    /// Held for the worker's life: a second worker with the same identity on this host must not end
+    /// the first one's jobs as if they were leftovers.
+    _lock: Arc<nix::fcntl::Flock<std::fs::File>>,
     /// The guardian's stdin; closing it (the worker's end, clean or not) lets the guardian act.
     guardian: Arc<Mutex<Option<ChildStdin>>>,
 }
@@ -37,6 +43,14 @@ impl Leftovers {
     pub(crate) fn open(log_dir: &Path, worker_id: &str, grace: Duration) -> std::io::Result<Self> {
         let dir = log_dir.join(format!(".hopper-worker-{worker_id}"));
         std::fs::create_dir_all(&dir)?;
+        let lock_file = std::fs::File::create(dir.join(LOCK))?;
+        let lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, errno)| {
+                std::io::Error::other(format!(
+                    "another hopper-worker runs as '{worker_id}' on this host (it holds {}): {errno}",
+                    dir.join(LOCK).display()
+                ))
+            })?;
         let mut guardian = std::process::Command::new("sh")
             .arg("-c")
             .arg(include_str!("guardian.sh"))
@@ -54,6 +68,7 @@ impl Leftovers {
         std::thread::spawn(move || guardian.wait());
         Ok(Self {
             dir,
+            _lock: Arc::new(lock),
             guardian: Arc::new(Mutex::new(stdin)),
         })
     }
@@ -100,6 +115,9 @@ impl Leftovers {
         let mut groups = Vec::new();
         for entry in entries.flatten() {
             let job = entry.file_name().to_string_lossy().into_owned();
+            if job == LOCK {
+                continue;
+            }
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             let _ = std::fs::remove_file(entry.path());
             let mut fields = text.split_whitespace().map(str::parse::<u64>);
@@ -204,6 +222,14 @@ mod tests {
         std::fs::write(notes.join("7"), format!("{} {start}", left.id())).expect("note");
         std::fs::write(notes.join("8"), format!("{} 1", stranger.id())).expect("note");
         let leftovers = Leftovers::open(dir.path(), "w1", Duration::from_secs(1)).expect("open");
+        // A second worker under the same identity on this host is refused before it ends anything.
+        let error = Leftovers::open(dir.path(), "w1", Duration::from_secs(1)).expect_err("locked");
+        assert!(
+            error
+                .to_string()
+                .contains("another hopper-worker runs as 'w1'"),
+            "{error}"
+        );
         let ended = leftovers.end_all(Duration::from_secs(1)).await;
         assert_eq!(ended, ["7"]);
         assert!(!left.wait().expect("wait").success());
@@ -213,6 +239,11 @@ mod tests {
         );
         stranger.kill().expect("kill");
         stranger.wait().expect("wait");
-        assert!(std::fs::read_dir(&notes).expect("dir").next().is_none());
+        let names: Vec<_> = std::fs::read_dir(&notes)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, [LOCK]);
     }
 }

@@ -8,6 +8,7 @@ mod dispatcher;
 mod interpreters;
 mod launch;
 mod leftovers;
+mod link;
 mod liveness;
 mod output;
 mod process_group;
@@ -17,11 +18,9 @@ mod running;
 mod slots;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use hopper_common::{Publisher, Shutdown, Store, Sweeper};
-use lapin::{Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{QueueList, WorkerConfig};
@@ -31,6 +30,7 @@ use consumers::QueueConsumers;
 use dispatcher::{Dispatcher, Shared};
 use launch::Launcher;
 use leftovers::Leftovers;
+use link::Link;
 use liveness::Liveness;
 use runner::Runner;
 use running::Running;
@@ -51,8 +51,10 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     let leftovers = Leftovers::open(&config.log_dir, &config.worker_id, config.kill_grace)
         .with_context(|| {
             format!(
-                "cannot keep track of job processes (records in HOPPER_LOG_DIR {}, a guardian run by sh)",
-                config.log_dir.display()
+                "cannot keep track of job processes (records in HOPPER_LOG_DIR {}, a guardian run by sh); \
+                 is another worker running as '{}'?",
+                config.log_dir.display(),
+                config.worker_id
             )
         })?;
     // A previous run under this identity may have been killed with scripts still running: end them
@@ -62,10 +64,6 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         tracing::warn!(jobs = ?ended, "ended scripts a previous run of this worker left running");
     }
     let name = format!("hopper-worker {}", config.worker_id);
-    let Some(connection) = connect(&config.connection.amqp_url, &name, &shutdown.begin).await
-    else {
-        return Ok(());
-    };
     let publisher = Arc::new(Publisher::new(
         &config.connection.amqp_url,
         ns.clone(),
@@ -73,29 +71,18 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     ));
     let events = tokio::sync::mpsc::unbounded_channel();
     let running = Arc::new(Running::default());
-    let control = control::listen(
-        &connection,
-        &ns,
+    let mut link = Link::new(
+        &config.connection.amqp_url,
+        ns.clone(),
         &config.worker_id,
         running.clone(),
         events.0.clone(),
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "cannot open the control queue; is another worker running as '{}'?",
-            config.worker_id
-        )
-    })?;
-    let consumers = QueueConsumers::open(
-        &connection,
-        &ns,
-        &config.queues.0,
-        &config.worker_id,
-        events.0.clone(),
-    )
-    .await
-    .context("cannot declare the job queues")?;
+    );
+    let mut consumers =
+        QueueConsumers::new(&ns, &config.queues.0, &config.worker_id, events.0.clone());
+    if !link.establish(&mut consumers, &shutdown.begin).await? {
+        return Ok(());
+    }
     let host = config::host_name();
     let liveness = Liveness {
         store: store.clone(),
@@ -153,6 +140,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     );
     let result = Dispatcher::new(
         config.threads,
+        link,
         consumers,
         events,
         shared,
@@ -167,27 +155,5 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     if let Err(error) = store.sign_off(&config.worker_id).await {
         tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");
     }
-    control.abort();
-    if let Err(error) = connection.close(200, "worker stopping".into()).await {
-        tracing::debug!(%error, "closing the broker connection failed");
-    }
     result
-}
-
-/// Connects to RabbitMQ, retrying with backoff while it is unreachable; `None` if shut down first.
-async fn connect(url: &str, name: &str, shutdown: &CancellationToken) -> Option<Connection> {
-    let mut delay = Duration::from_millis(500);
-    // Shown in RabbitMQ's connection list, so operators can tell the workers apart.
-    let properties = ConnectionProperties::default().with_connection_name(name.into());
-    loop {
-        match Connection::connect(url, properties.clone()).await {
-            Ok(connection) => return Some(connection),
-            Err(error) => tracing::warn!(%error, retry_in = ?delay, "cannot connect to RabbitMQ"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return None,
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(30));
-    }
 }

@@ -18,6 +18,8 @@
 //!   its predecessor's scripts before the job runs again.
 //! - `worker_sigterm_drains`, `worker_second_sigterm_ends_drain_at_once`: SIGTERM drains for
 //!   HOPPER_DRAIN, then terminates or re-queues what is left; a second SIGTERM stops at once.
+//! - `worker_keeps_its_jobs_through_a_broker_cut`: a worker cut off from RabbitMQ keeps its script
+//!   running, records its end, reconnects when the link returns, and takes jobs again.
 
 // A test binary has no public API; `pub` here only shares helpers between its modules.
 #![allow(unreachable_pub)]
@@ -31,6 +33,7 @@ mod proxy;
 mod redis_node;
 mod wait;
 mod worker_node;
+mod worker_reconnect;
 mod world;
 
 mod api_sigterm;
