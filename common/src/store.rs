@@ -62,6 +62,15 @@ pub enum Ended {
     Requeued(Requeue),
 }
 
+/// Where a job stands, for the worker that runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// `None` if Redis has no such job.
+    pub state: Option<JobState>,
+    pub worker: Option<String>,
+    pub cancel_requested: bool,
+}
+
 /// A job back in `queued` that needs its submit message published (again).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Requeue {
@@ -369,6 +378,36 @@ impl Store {
             Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
             None => Err(corrupt()),
         }
+    }
+
+    /// Where each of `ids` stands, as far as its holder cares: state (`None` if the job is gone), owner,
+    /// and whether its cancel was requested. One round trip.
+    pub async fn holders(&self, ids: &[JobId]) -> Result<Vec<Holder>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(self.job_key(id))
+                .arg("state")
+                .arg("worker")
+                .arg("cancel");
+        }
+        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = self
+            .timed(async {
+                let mut conn = self.pool.get().await?;
+                Ok(pipe.query_async(&mut conn).await?)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, worker, cancel)| Holder {
+                state: state.as_deref().and_then(JobState::parse),
+                worker,
+                cancel_requested: cancel.as_deref() == Some("1"),
+            })
+            .collect())
     }
 
     /// Proves `worker` alive for `ttl`, and makes it known to sweepers. `about` is shown to operators

@@ -23,7 +23,7 @@ use crate::consumers::QueueConsumers;
 use crate::link::Link;
 use crate::reservation::Reservation;
 use crate::runner::{Assignment, Runner};
-use crate::running::Running;
+use crate::running::{Claimed, Running};
 use crate::slots::Slots;
 
 /// Pause between attempts to reach Redis for a claim or a job's end.
@@ -326,6 +326,13 @@ async fn run_order(
     match claim(&shared, &job, &queue, threads, note.as_deref(), &stop).await {
         Some(Claim::Claimed(spec)) => {
             settle(delivery, Settle::Done);
+            shared.running.mark_claimed(
+                &job,
+                Claimed {
+                    queue: queue.clone(),
+                    threads,
+                },
+            );
             let assignment = Assignment {
                 id: &job,
                 spec: &spec,

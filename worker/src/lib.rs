@@ -89,6 +89,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         publisher: publisher.clone(),
         running: running.clone(),
         worker_id: config.worker_id.clone(),
+        host: host.clone(),
         about: serde_json::json!({
             "host": host,
             "pid": std::process::id(),

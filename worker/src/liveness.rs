@@ -1,11 +1,20 @@
 //! The worker's heartbeat: a Redis key that expires unless refreshed, so that sweepers can tell a
-//! lost worker from a busy one. Each beat also gives back jobs Redis says this worker runs but that it
-//! does not hold: claims that landed while their answer was lost, or jobs a previous run of this worker
-//! left (its processes were ended at start, see `leftovers.rs`).
+//! lost worker from a busy one. Each beat also squares what this worker runs with what Redis says:
+//! - jobs Redis gives this worker that it does not hold (claims that landed while their answer was
+//!   lost, jobs a previous run of this worker left: see `leftovers.rs`) are given back;
+//! - a held job whose cancel Redis records is canceled: the cancel command may have been lost, e.g.
+//!   sent while this worker was reconnecting to RabbitMQ;
+//! - a held job Redis gives to another worker or has ended (this worker was cut off long enough to be
+//!   judged lost) is terminated, so that it does not run beside its next attempt;
+//! - a held job Redis shows `queued` again (Redis lost the claim: AOF keeps up to a second of writes
+//!   at risk) is claimed again, so that its end can be recorded.
 
 use std::sync::Arc;
 
-use hopper_common::{Ended, Failure, LivenessArgs, Publisher, Store, SweepError, publish_requeue};
+use hopper_common::{
+    Claim, Claimant, Ended, Failure, JobState, LivenessArgs, Publisher, Store, SweepError,
+    publish_requeue,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::running::Running;
@@ -16,6 +25,7 @@ pub(crate) struct Liveness {
     pub(crate) publisher: Arc<Publisher>,
     pub(crate) running: Arc<Running>,
     pub(crate) worker_id: String,
+    pub(crate) host: String,
     /// The heartbeat's value, for operators: host, pid, queues, threads.
     pub(crate) about: String,
     pub(crate) settings: LivenessArgs,
@@ -38,6 +48,9 @@ impl Liveness {
             if let Err(error) = self.give_back_stranded().await {
                 tracing::warn!(%error, "cannot check this worker's jobs in Redis");
             }
+            if let Err(error) = self.check_held().await {
+                tracing::warn!(%error, "cannot check the jobs this worker runs against Redis");
+            }
         }
     }
 
@@ -45,6 +58,48 @@ impl Liveness {
         self.store
             .heartbeat(&self.worker_id, &self.about, self.settings.heartbeat_ttl)
             .await
+    }
+
+    /// Squares the jobs this worker runs with their records (see the module's doc).
+    pub(crate) async fn check_held(&self) -> Result<(), hopper_common::StoreError> {
+        let held = self.running.claimed();
+        let ids: Vec<_> = held.iter().map(|(job, _)| job.clone()).collect();
+        let records = self.store.holders(&ids).await?;
+        for ((job, claimed), record) in held.into_iter().zip(records) {
+            let ours = record.worker.as_deref() == Some(self.worker_id.as_str());
+            match record.state {
+                _ if record.cancel_requested => {
+                    if self.running.cancel(&job) {
+                        tracing::info!(job = %job, "cancel found in Redis; terminating the job");
+                    }
+                }
+                Some(JobState::Running) if ours => {}
+                Some(JobState::Queued) => {
+                    let token = uuid::Uuid::new_v4().to_string();
+                    let claimant = Claimant {
+                        worker: &self.worker_id,
+                        host: &self.host,
+                        token: &token,
+                    };
+                    let claim = self
+                        .store
+                        .claim(&job, &claimant, &claimed.queue, claimed.threads, None)
+                        .await?;
+                    if matches!(claim, Claim::Claimed(_)) {
+                        tracing::warn!(job = %job, "Redis had lost this worker's claim; claimed again");
+                    } else {
+                        tracing::warn!(job = %job, ?claim, "cannot claim a running job again; terminating it");
+                        self.running.cancel(&job);
+                    }
+                }
+                state => {
+                    tracing::warn!(job = %job, ?state, worker = ?record.worker,
+                        "Redis no longer gives this job to this worker; terminating it");
+                    self.running.cancel(&job);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Ends the attempts Redis holds in this worker's name that it is not running: back to the queue

@@ -294,6 +294,22 @@ impl TestEnv {
             .expect("TTL")
     }
 
+    /// Sets fields of a job's record behind Hopper's back, as a lost command or a Redis that lost writes
+    /// would leave it.
+    pub async fn set_fields(&self, id: &str, fields: &[(&str, &str)]) {
+        let client = redis::Client::open(redis_url()).expect("Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        let mut command = redis::cmd("HSET");
+        command.arg(format!("{}:job:{id}", self.ns));
+        for (field, value) in fields {
+            command.arg(*field).arg(*value);
+        }
+        let _: u64 = command.query_async(&mut conn).await.expect("HSET");
+    }
+
     /// Job keys only (the id counter may exist without any job).
     pub async fn job_keys(&self) -> Vec<String> {
         self.keys()

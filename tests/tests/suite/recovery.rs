@@ -310,3 +310,70 @@ async fn max_tries_follow_the_queue_policy() {
     assert_eq!(env.job(&plain).await.expect("job").spec.max_tries, 2);
     assert_eq!(env.job(&long).await.expect("job").spec.max_tries, 5);
 }
+
+/// A cancel recorded in Redis whose command never reached the worker (sent while it was reconnecting,
+/// say) is found by the worker's next heartbeat: the job is terminated and ends canceled.
+#[tokio::test]
+async fn cancel_recorded_in_redis_is_obeyed_without_its_command() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env
+        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
+        .await;
+    let id = api.submit("hold.php", &[], &["default"]).await;
+    let pids = env.started_pids(&id).await;
+    env.set_fields(&id, &[("cancel", "1")]).await;
+    let job = ended(&env, &JobId::parse(&id).expect("id")).await;
+    assert_eq!(job.state, JobState::Canceled, "{job:?}");
+    for pid in pids {
+        assert_eq!(
+            nix::sys::signal::kill(Pid::from_raw(pid), None),
+            Err(Errno::ESRCH)
+        );
+    }
+}
+
+/// A job Redis gives to another worker (this one was judged lost while cut off) is terminated here, so
+/// that it never runs beside its next attempt; its end is not recorded in this worker's name.
+#[tokio::test]
+async fn job_given_to_another_worker_is_terminated_here() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env
+        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
+        .await;
+    let id = api.submit("hold.php", &[], &["default"]).await;
+    let pids = env.started_pids(&id).await;
+    env.set_fields(&id, &[("worker", "w2")]).await;
+    for pid in pids {
+        eventually(&format!("process {pid} to be ended"), || async {
+            (nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH)).then_some(())
+        })
+        .await;
+    }
+    let job = env.job(&id).await.expect("job");
+    assert_eq!(job.state, JobState::Running, "{job:?}");
+    assert_eq!(job.worker.as_deref(), Some("w2"));
+}
+
+/// A claim Redis lost (the job shows `queued` again while this worker runs it) is made again, so the
+/// job's end is recorded and it does not wait for a message that will never come.
+#[tokio::test]
+async fn claim_lost_by_redis_is_made_again() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env
+        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
+        .await;
+    let id = api.submit("hold.php", &[], &["default"]).await;
+    env.started_pids(&id).await;
+    env.set_fields(&id, &[("state", "queued")]).await;
+    eventually("the job to be claimed again", || async {
+        let job = env.job(&id).await?;
+        (job.state == JobState::Running && job.attempts == 2).then_some(())
+    })
+    .await;
+    env.release(&id);
+    let job = ended(&env, &JobId::parse(&id).expect("id")).await;
+    assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+}
