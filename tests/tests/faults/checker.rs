@@ -26,6 +26,21 @@ pub async fn job_hash(redis_url: &str, ns: &str, id: &str) -> HashMap<String, St
         .expect("HGETALL")
 }
 
+/// Whether worker `worker`'s heartbeat key exists.
+pub async fn heartbeat_alive(redis_url: &str, ns: &str, worker: &str) -> bool {
+    let Ok(client) = redis::Client::open(redis_url) else {
+        return false;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    redis::cmd("EXISTS")
+        .arg(format!("{ns}:worker:{worker}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or(false)
+}
+
 /// The ids of every job hash in the namespace.
 pub async fn job_ids(redis_url: &str, ns: &str) -> Vec<String> {
     let client = redis::Client::open(redis_url).expect("Redis URL");

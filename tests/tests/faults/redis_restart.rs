@@ -160,3 +160,42 @@ async fn submit_loop(
         }
     }
 }
+
+/// Redis down for longer than a heartbeat's life: every heartbeat has expired when it comes back, and
+/// the sweepers (every 500 ms here) must not take that for lost workers. The job, held until its
+/// worker's heartbeat is back (about a second of sweeps after the restart), ends `finished` on its
+/// first and only attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_outage_longer_than_a_heartbeat_judges_nobody() {
+    let world = World::new();
+    let mut redis = RedisNode::start(world.dir()).await;
+    let liveness = |settings: crate::binaries::Settings| {
+        settings
+            .set("HOPPER_REDIS_URL", redis.url())
+            .set("HOPPER_HEARTBEAT_TTL", "3s")
+            .set("HOPPER_SWEEP_INTERVAL", "500ms")
+    };
+    let api = ApiNode::start(&world, "api", liveness(api_settings(&world))).await;
+    let settings =
+        liveness(worker_settings(&world, "w1", &["default"])).set("HOPPER_KILL_GRACE", "1s");
+    let _worker = WorkerNode::start(&world, "worker", settings).await;
+    let job = api.gsvar.submit_ok("hold.php", &[], "default").await;
+    started(&world, &job, "", DEADLINE).await;
+
+    redis.kill9().await;
+    // Time itself is the condition here: the heartbeat (3 s) must run out while Redis is down.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    redis.restart().await;
+    let url = redis.url();
+    eventually("the worker's heartbeat to be back", DEADLINE, || async {
+        crate::checker::heartbeat_alive(&url, &world.ns, "w1")
+            .await
+            .then_some(())
+    })
+    .await;
+    world.release(&job);
+    let ended =
+        crate::checker::until_ended(&api.gsvar, &redis.url(), &world.ns, &job, DEADLINE).await;
+    ended.assert_finished(&job);
+    assert_eq!(ended.attempts(), 1, "{:?}", ended.hash);
+}
