@@ -126,7 +126,16 @@ impl Node {
         let deadline = Instant::now() + DEADLINE;
         loop {
             match TcpStream::connect(self.address).await {
-                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                // A reset is the same sign: the connection reached the backlog just as the listener
+                // closed.
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    return;
+                }
                 Err(error) => panic!("unexpected connect error: {error}"),
                 Ok(_) => {}
             }

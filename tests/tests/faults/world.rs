@@ -4,23 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use deadpool_redis::redis;
-use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 
-/// The shared RabbitMQ every test uses (its queues are namespaced).
-pub fn amqp_url() -> String {
-    std::env::var("HOPPER_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-/// The shared Redis, for tests that do not run a private one.
-pub fn redis_url() -> String {
-    std::env::var("HOPPER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+pub use hopper_tests::{amqp_url, redis_url};
 
 pub struct World {
     pub ns: String,
@@ -98,56 +87,10 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         crate::hold::end_leftovers(&self.work);
-        if std::env::var_os("HOPPER_TEST_KEEP").is_some() {
-            return;
-        }
-        let ns = self.ns.clone();
         let queues = std::mem::take(&mut *self.queues.lock().unwrap_or_else(|e| e.into_inner()));
-        // Drop cannot await, and the test's runtime may be gone: clean up on a runtime of our own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(cleanup(ns, queues));
-            Some(())
-        });
-        let _ = cleanup.join();
+        // A test on a private Redis leaves nothing in the shared one; removing finds nothing there.
+        hopper_tests::remove_namespace(&self.ns, queues);
     }
-}
-
-/// Removes the namespace's keys from the shared Redis and its queues from the shared broker. A test on a
-/// private Redis leaves nothing in the shared one, and the KEYS call then finds nothing.
-async fn cleanup(ns: String, queues: BTreeSet<String>) {
-    let redis = async {
-        let client = redis::Client::open(redis_url()).ok()?;
-        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{ns}:*"))
-            .query_async(&mut conn)
-            .await
-            .ok()?;
-        if !keys.is_empty() {
-            let _: Result<u64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
-        }
-        Some(())
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(10), redis).await;
-    let broker = async {
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-            .await
-            .ok()?;
-        for queue in queues {
-            if let Ok(channel) = connection.create_channel().await {
-                let _ = channel
-                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-            }
-        }
-        let _ = connection.close(200, "cleanup".into()).await;
-        Some(())
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(10), broker).await;
 }
 
 /// host:port of the shared RabbitMQ, taken from its URL (`amqp://user:pass@host:port/vhost`).

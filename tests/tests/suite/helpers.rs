@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use deadpool_redis::redis;
 use hopper_api::{ApiConfig, AppState};
 use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
 use hopper_worker::WorkerConfig;
-use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use reqwest::StatusCode;
@@ -28,32 +28,15 @@ pub const READ_TOKEN: &str = "read-token";
 /// How long any awaited condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-pub fn redis_url() -> String {
-    std::env::var("HOPPER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-pub fn amqp_url() -> String {
-    std::env::var("HOPPER_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
+pub use hopper_tests::{amqp_url, redis_url};
 
 /// Waits until `check` returns `Some`, polling every 20 ms; fails the test after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    hopper_tests::eventually_within(what, DEADLINE, check).await
 }
 
 /// The rows of a `rabbitmqctl list_*` table (RabbitMQ's own view), whose first column is a queue
@@ -348,48 +331,9 @@ impl Drop for TestEnv {
     fn drop(&mut self) {
         // Let any held script finish instead of lingering, then remove the namespace's keys and queues.
         let _ = std::fs::write(self.work.join("release-all"), "");
-        if std::env::var_os("HOPPER_TEST_KEEP").is_some() {
-            return;
-        }
-        let ns = self.ns.clone();
         let queues =
             std::mem::take(&mut *self.amqp_queues.lock().unwrap_or_else(|e| e.into_inner()));
-        // Drop cannot await, and the test's runtime may be gone: clean up on a runtime of our own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(cleanup(ns, queues));
-            Some(())
-        });
-        let _ = cleanup.join();
-    }
-}
-
-async fn cleanup(ns: Namespace, queues: BTreeSet<String>) {
-    if let Ok(client) = redis::Client::open(redis_url())
-        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
-    {
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{ns}:*"))
-            .query_async(&mut conn)
-            .await
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<u64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
-        }
-    }
-    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-    {
-        for queue in queues {
-            if let Ok(channel) = connection.create_channel().await {
-                let _ = channel
-                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-            }
-        }
-        let _ = connection.close(200, "cleanup".into()).await;
+        hopper_tests::remove_namespace(self.ns.as_str(), queues);
     }
 }
 
