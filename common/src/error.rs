@@ -25,4 +25,6 @@ pub enum BrokerError {
     Nacked(String),
     #[error("RabbitMQ could not route the message to queue {0}")]
     Unroutable(String),
+    #[error("RabbitMQ is unreachable and this node is reconnecting ({0}); try again shortly")]
+    Reconnecting(String),
 }

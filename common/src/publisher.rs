@@ -11,17 +11,34 @@ use crate::{BrokerError, Command, JobId, Namespace, QueueName, topology};
 /// How long a connect, a declare or a publisher confirm may take before the broker counts as unavailable.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// Publishes commands with publisher confirms: a publish returns only once the broker has taken
 /// responsibility for the message.
 ///
 /// The connection is opened on first use and re-opened when it is found closed, so an API node can start,
-/// and keep answering (with 503s), while RabbitMQ is down.
+/// and keep answering (with 503s), while RabbitMQ is down. One caller at a time connects, and the
+/// others wait for that attempt; after a failed attempt the next waits out a backoff, and meanwhile
+/// every publish fails at once with [`BrokerError::Reconnecting`] instead of each queueing behind a
+/// connect that may take [`BROKER_TIMEOUT`], or storming a broker that is coming back.
 pub struct Publisher {
     url: String,
     /// Shown in RabbitMQ's connection list, so operators can tell the nodes apart.
     connection_name: String,
     ns: Namespace,
-    link: tokio::sync::Mutex<Option<Arc<Link>>>,
+    /// The current link, read on every publish; held only to clone or replace the `Arc`.
+    link: Mutex<Option<Arc<Link>>>,
+    /// Held by the one caller that reconnects.
+    reconnect: tokio::sync::Mutex<Backoff>,
+}
+
+#[derive(Debug)]
+struct Backoff {
+    /// No connect is tried before this.
+    next_try: Option<tokio::time::Instant>,
+    delay: Duration,
 }
 
 struct Link {
@@ -51,7 +68,11 @@ impl Publisher {
             url: url.to_owned(),
             connection_name: connection_name.to_owned(),
             ns,
-            link: tokio::sync::Mutex::new(None),
+            link: Mutex::new(None),
+            reconnect: tokio::sync::Mutex::new(Backoff {
+                next_try: None,
+                delay: FIRST_BACKOFF,
+            }),
         }
     }
 
@@ -64,14 +85,56 @@ impl Publisher {
         self.link().await.map(drop)
     }
 
+    /// The live link; `None` if there is none.
+    fn live_link(&self) -> Option<Arc<Link>> {
+        let guard = self
+            .link
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard
+            .as_ref()
+            .filter(|l| l.jobs.status().connected() && l.control.status().connected())
+            .cloned()
+    }
+
     async fn link(&self) -> Result<Arc<Link>, BrokerError> {
-        // The lock is held across the connect on purpose: concurrent requests wait for one reconnect
-        // instead of each opening a connection.
-        let mut guard = self.link.lock().await;
-        let live = |l: &&Arc<Link>| l.jobs.status().connected() && l.control.status().connected();
-        if let Some(link) = guard.as_ref().filter(live) {
-            return Ok(link.clone());
+        if let Some(link) = self.live_link() {
+            return Ok(link);
         }
+        // Requests that find a connect under way wait for it (at most BROKER_TIMEOUT) rather than
+        // each opening a connection; once it failed, they fail at once until the backoff is over.
+        let mut backoff = self.reconnect.lock().await;
+        // Someone may have connected while this caller waited for the lock.
+        if let Some(link) = self.live_link() {
+            return Ok(link);
+        }
+        let now = tokio::time::Instant::now();
+        if let Some(next_try) = backoff.next_try.filter(|&at| at > now) {
+            return Err(BrokerError::Reconnecting(format!(
+                "the last attempt failed; next in {:?}",
+                next_try - now
+            )));
+        }
+        match self.connect().await {
+            Ok(link) => {
+                backoff.next_try = None;
+                backoff.delay = FIRST_BACKOFF;
+                *self
+                    .link
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(link.clone());
+                Ok(link)
+            }
+            Err(error) => {
+                backoff.next_try = Some(tokio::time::Instant::now() + backoff.delay);
+                tracing::warn!(%error, retry_in = ?backoff.delay, "cannot connect to RabbitMQ");
+                backoff.delay = (backoff.delay * 2).min(MAX_BACKOFF);
+                Err(error)
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Arc<Link>, BrokerError> {
         let link = timed(async {
             let connection = Connection::connect(&self.url, self.properties()).await?;
             let (jobs, control) = (
@@ -92,9 +155,7 @@ impl Publisher {
         })
         .await?;
         tracing::info!("connected to RabbitMQ");
-        let link = Arc::new(link);
-        *guard = Some(link.clone());
-        Ok(link)
+        Ok(Arc::new(link))
     }
 
     /// Publishes a submit to the queue of every queue the job may run in and waits for every confirm.

@@ -106,6 +106,36 @@ async fn unreachable_broker_answers_503_and_leaves_no_job() {
     assert_ne!(body["rabbitmq"], "ok");
 }
 
+/// While RabbitMQ is unreachable an API node does not try to connect for every request: after a failed
+/// attempt the next waits out a backoff, and requests meanwhile answer 503 at once; `/readyz` says so.
+#[tokio::test]
+async fn unreachable_broker_is_retried_with_backoff() {
+    let env = TestEnv::new();
+    let api = env
+        .api_with(
+            env.api_flags()
+                .set("--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2f"),
+        )
+        .await;
+    let body = api.submit_body("analyze.php", &[], &["default"]);
+    for _ in 0..2 {
+        let (status, reply) = api.post(&body).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{reply}");
+    }
+    let readiness = reqwest::get(format!("{}/readyz", api.url))
+        .await
+        .expect("readyz");
+    assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = readiness.json().await.expect("JSON");
+    assert!(
+        body["rabbitmq"]
+            .as_str()
+            .is_some_and(|r| r.contains("reconnecting") && r.contains("next in")),
+        "{body}"
+    );
+    assert!(env.job_keys().await.is_empty());
+}
+
 /// /healthz always answers; /readyz answers 200 when Redis and RabbitMQ are both reachable.
 #[tokio::test]
 async fn health_and_readiness() {
