@@ -1,0 +1,122 @@
+//! Reads job hashes (`<ns>:job:<id>`, see docs/architecture.md) straight from Redis, to see when jobs
+//! started and ended. The job's own `started` and `ended` stamps (Unix ms, written by the worker) are
+//! used rather than the time the poll saw them, so the poll interval does not blur the figures.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use deadpool_redis::redis;
+
+use crate::Settings;
+
+/// How often unfinished jobs are looked at again.
+const POLL: Duration = Duration::from_millis(5);
+/// Ids asked for in one pipelined round trip.
+const CHUNK: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Jobs {
+    pool: deadpool_redis::Pool,
+    ns: String,
+}
+
+/// What Redis says of one job.
+#[derive(Debug, Clone)]
+pub(crate) struct JobTimes {
+    pub(crate) state: String,
+    pub(crate) started: Option<u64>,
+    pub(crate) ended: Option<u64>,
+}
+
+impl JobTimes {
+    fn has_ended(&self) -> bool {
+        matches!(self.state.as_str(), "succeeded" | "failed" | "canceled")
+    }
+}
+
+impl Jobs {
+    pub(crate) fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = deadpool_redis::Config::from_url(&settings.redis_url)
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .with_context(|| format!("bad --redis-url {}", settings.redis_url))?;
+        Ok(Self {
+            pool,
+            ns: settings.namespace.clone(),
+        })
+    }
+
+    /// The state and stamps of each job, in the order of `ids`.
+    pub(crate) async fn times(&self, ids: &[String]) -> anyhow::Result<Vec<JobTimes>> {
+        let mut conn = self.pool.get().await.context("cannot reach Redis")?;
+        let mut times = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("HMGET")
+                    .arg(format!("{}:job:{id}", self.ns))
+                    .arg("state")
+                    .arg("started")
+                    .arg("ended");
+            }
+            let rows: Vec<(Option<String>, Option<u64>, Option<u64>)> =
+                pipe.query_async(&mut conn).await?;
+            times.extend(rows.into_iter().map(|(state, started, ended)| JobTimes {
+                state: state.unwrap_or_default(),
+                started,
+                ended,
+            }));
+        }
+        Ok(times)
+    }
+
+    /// Waits until every job in `ids` has ended; their final state and stamps, in no particular order.
+    pub(crate) async fn wait_ended(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+        queue: &str,
+    ) -> anyhow::Result<Vec<JobTimes>> {
+        let deadline = Instant::now() + timeout;
+        let mut pending = ids.to_vec();
+        let mut ended = Vec::with_capacity(ids.len());
+        loop {
+            let times = self.times(&pending).await?;
+            let mut still = Vec::new();
+            for (id, job) in pending.into_iter().zip(times) {
+                if job.has_ended() {
+                    ended.push(job);
+                } else {
+                    still.push(id);
+                }
+            }
+            pending = still;
+            if pending.is_empty() {
+                return Ok(ended);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} of {} jobs did not end within {}: is a worker serving queue '{queue}' with \
+                     namespace '{}', and does the script exist?",
+                    pending.len(),
+                    ids.len(),
+                    humantime::format_duration(timeout),
+                    self.ns
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Fails naming the first job that did not succeed, because a benchmark of failing jobs measures
+    /// the wrong thing.
+    pub(crate) fn all_succeeded(times: &[JobTimes]) -> anyhow::Result<()> {
+        let failed = times.iter().filter(|t| t.state != "succeeded").count();
+        if failed > 0 {
+            bail!(
+                "{failed} of {} jobs did not succeed: check the worker's log and the jobs' .err files",
+                times.len()
+            );
+        }
+        Ok(())
+    }
+}
