@@ -143,10 +143,12 @@ impl Report {
                     )
                 })
                 .unwrap_or_default();
-            table += &format!(
-                "  {:<28} {:>12.2} {:<4} {share}\n",
+            let row = format!(
+                "  {:<28} {:>12.2} {:<4} {share}",
                 figure.key, figure.value, figure.unit
             );
+            table += row.trim_end();
+            table.push('\n');
         }
         for (key, value) in self.memory_figures() {
             table += &format!("  {key:<28} {value:>12.1} MiB\n");
