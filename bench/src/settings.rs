@@ -121,7 +121,9 @@ impl Settings {
             self.samples = self.samples.min(5);
             self.job_timeout = self.job_timeout.min(Duration::from_secs(30));
         }
+        // Status polls jobs round-robin, so it needs at least one; no client means no load at all.
         self.clients = self.clients.max(1);
+        self.status_jobs = self.status_jobs.max(1);
         self
     }
 }
