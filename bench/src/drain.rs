@@ -14,12 +14,8 @@ use crate::report::Report;
 pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     let settings = &bench.settings;
     let first_submit = unix_ms();
-    let client = bench.client.clone();
-    let submitted = load::run(settings.clients, Until::Count(settings.jobs), move |_| {
-        let client = client.clone();
-        async move { client.submit().await }
-    })
-    .await?;
+    let submitted =
+        load::submits(&bench.client, settings.clients, Until::Count(settings.jobs)).await?;
     if let Some(error) = submitted.first_error {
         bail!("submitting the jobs failed: {error}");
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::client::Client;
 use crate::latencies::Latencies;
 
 /// When the clients stop.
@@ -33,6 +34,20 @@ impl<T> Outcome<T> {
     pub(crate) fn rate(&self) -> f64 {
         self.values.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+}
+
+/// `clients` tasks submitting jobs (the script of `--script`) until `until`: the ids of the jobs.
+pub(crate) async fn submits(
+    client: &Client,
+    clients: usize,
+    until: Until,
+) -> anyhow::Result<Outcome<String>> {
+    let client = client.clone();
+    run(clients, until, move |_| {
+        let client = client.clone();
+        async move { client.submit().await }
+    })
+    .await
 }
 
 /// Runs `clients` tasks, each calling `request(n)` (n counts requests across all clients) in a loop.

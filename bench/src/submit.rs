@@ -7,14 +7,10 @@ use crate::report::Report;
 
 pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     let settings = &bench.settings;
-    let client = bench.client.clone();
-    let submitted = load::run(
+    let submitted = load::submits(
+        &bench.client,
         settings.clients,
         Until::Elapsed(settings.duration),
-        move |_| {
-            let client = client.clone();
-            async move { client.submit().await }
-        },
     )
     .await?;
     Ok(Report::new(

@@ -65,6 +65,13 @@ impl fmt::Display for JobId {
     }
 }
 
+/// The `queues` field as stored: comma-separated names (see `store.rs`).
+pub(crate) fn parse_queue_list(list: &str) -> Vec<QueueName> {
+    list.split(',')
+        .filter_map(|q| QueueName::parse(q).ok())
+        .collect()
+}
+
 /// Where a job stands. `queued → running → succeeded | failed | canceled`, or `queued → canceled`;
 /// a submit refused for a lasting reason is born `failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,11 +269,7 @@ impl Job {
         };
         let queues = hash
             .get("queues")
-            .map(|list| {
-                list.split(',')
-                    .filter_map(|q| QueueName::parse(q).ok())
-                    .collect()
-            })
+            .map(|list| parse_queue_list(list))
             .unwrap_or_default();
         Ok(Self {
             spec: JobSpec {

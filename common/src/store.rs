@@ -274,7 +274,7 @@ impl Store {
                     (next(), next(), next(), next(), next(), next());
                 Ok(Claim::Claimed(JobSpec {
                     threads: threads.parse().map_err(|_| corrupt())?,
-                    queues: parse_queues(&queues),
+                    queues: crate::job::parse_queue_list(&queues),
                     script,
                     args: serde_json::from_str(&args).map_err(|_| corrupt())?,
                     working_directory: workdir.into(),
@@ -373,7 +373,7 @@ impl Store {
             Some("queued") => Ok(Ended::Requeued(Requeue {
                 id: id.clone(),
                 threads: reply.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
-                queues: parse_queues(reply.get(2).map_or("", String::as_str)),
+                queues: crate::job::parse_queue_list(reply.get(2).map_or("", String::as_str)),
             })),
             Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
             None => Err(corrupt()),
@@ -622,12 +622,6 @@ impl Store {
             None => Err(corrupt()),
         }
     }
-}
-
-fn parse_queues(list: &str) -> Vec<QueueName> {
-    list.split(',')
-        .filter_map(|q| QueueName::parse(q).ok())
-        .collect()
 }
 
 fn spec_fields(spec: &JobSpec, state: JobState) -> Vec<(&'static str, String)> {

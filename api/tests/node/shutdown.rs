@@ -5,17 +5,15 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::helpers::{Node, update_request};
+use crate::helpers::{Connection, Node, update_request};
 
 /// Time allowed on top of an expected exit, for a loaded machine.
 const MARGIN: Duration = Duration::from_secs(10);
 
-/// A request that is still arriving when the node is told to stop holds the node up for the grace
-/// period and no longer: then the node exits, with success, and the request is dropped unanswered.
-#[tokio::test]
-async fn the_grace_bounds_the_wait_for_a_request_in_flight() {
-    let grace = Duration::from_secs(2);
-    let mut node = Node::start(&[("HOPPER_SHUTDOWN_GRACE", "2s")]).await;
+/// A request in flight: an update whose head the node has taken (it answered `100 Continue`, so its
+/// handler is reading the body) and half of whose body is sent. Returns the connection and the rest
+/// of the body.
+async fn half_sent(node: &Node) -> (Connection, String) {
     let mut connection = node.connect().await;
     let (head, body) = update_request();
     connection
@@ -23,11 +21,21 @@ async fn the_grace_bounds_the_wait_for_a_request_in_flight() {
         .await
         .expect("send the head");
     connection.continued().await;
-    let (part, _) = body.split_at(body.len() / 2);
+    let (part, rest) = body.split_at(body.len() / 2);
     connection
         .send(part.as_bytes())
         .await
         .expect("send half the body");
+    (connection, rest.to_owned())
+}
+
+/// A request that is still arriving when the node is told to stop holds the node up for the grace
+/// period and no longer: then the node exits, with success, and the request is dropped unanswered.
+#[tokio::test]
+async fn the_grace_bounds_the_wait_for_a_request_in_flight() {
+    let grace = Duration::from_secs(2);
+    let mut node = Node::start(&[("HOPPER_SHUTDOWN_GRACE", "2s")]).await;
+    let (mut connection, _) = half_sent(&node).await;
 
     let signalled = Instant::now();
     node.signal(Signal::SIGTERM);
@@ -48,18 +56,7 @@ async fn the_grace_bounds_the_wait_for_a_request_in_flight() {
 #[tokio::test]
 async fn a_request_in_flight_finishes_after_sigterm() {
     let mut node = Node::start(&[]).await;
-    let mut connection = node.connect().await;
-    let (head, body) = update_request();
-    connection
-        .send(head.as_bytes())
-        .await
-        .expect("send the head");
-    connection.continued().await;
-    let (part, rest) = body.split_at(body.len() / 2);
-    connection
-        .send(part.as_bytes())
-        .await
-        .expect("send half the body");
+    let (mut connection, rest) = half_sent(&node).await;
 
     node.signal(Signal::SIGTERM);
     node.refuses_connections().await;
@@ -85,18 +82,7 @@ async fn a_request_in_flight_finishes_after_sigterm() {
 #[tokio::test]
 async fn a_second_signal_stops_the_node_at_once() {
     let mut node = Node::start(&[("HOPPER_SHUTDOWN_GRACE", "10min")]).await;
-    let mut connection = node.connect().await;
-    let (head, body) = update_request();
-    connection
-        .send(head.as_bytes())
-        .await
-        .expect("send the head");
-    connection.continued().await;
-    let (part, _) = body.split_at(body.len() / 2);
-    connection
-        .send(part.as_bytes())
-        .await
-        .expect("send half the body");
+    let (mut connection, _) = half_sent(&node).await;
 
     node.signal(Signal::SIGTERM);
     node.refuses_connections().await;

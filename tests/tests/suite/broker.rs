@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TOKEN, TestEnv, eventually, rabbitmq_rows};
+use crate::helpers::{Api, TOKEN, TestEnv, eventually, rabbitmq_rows};
 
 /// Whether `name` is a durable quorum queue with Hopper's delivery limit, read from RabbitMQ itself.
 fn is_hopper_job_queue(name: &str) -> bool {
@@ -72,16 +72,20 @@ async fn unreachable_redis_answers_503() {
     assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// An API node whose RabbitMQ is a closed port.
+async fn api_without_broker(env: &TestEnv) -> Api {
+    env.api_with(
+        env.api_flags()
+            .set("--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2f"),
+    )
+    .await
+}
+
 /// With RabbitMQ unreachable a submit answers 503 and leaves no job behind that looks queued.
 #[tokio::test]
 async fn unreachable_broker_answers_503_and_leaves_no_job() {
     let env = TestEnv::new();
-    let api = env
-        .api_with(
-            env.api_flags()
-                .set("--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2f"),
-        )
-        .await;
+    let api = api_without_broker(&env).await;
     let (status, reply) = api
         .post(&api.submit_body("analyze.php", &[], &["default"]))
         .await;
@@ -111,12 +115,7 @@ async fn unreachable_broker_answers_503_and_leaves_no_job() {
 #[tokio::test]
 async fn unreachable_broker_is_retried_with_backoff() {
     let env = TestEnv::new();
-    let api = env
-        .api_with(
-            env.api_flags()
-                .set("--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2f"),
-        )
-        .await;
+    let api = api_without_broker(&env).await;
     let body = api.submit_body("analyze.php", &[], &["default"]);
     for _ in 0..2 {
         let (status, reply) = api.post(&body).await;

@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 
-use crate::helpers::{Flags, TestEnv, amqp_url, eventually};
+use crate::helpers::{Api, Flags, TestEnv, Worker, amqp_url, eventually};
 
 /// Worker flags for quick liveness: a 3 s heartbeat (refreshed every second), sweeps every 500 ms, and
 /// a kill grace that fits the heartbeat.
@@ -123,7 +123,8 @@ async fn live_heartbeat_keeps_the_job() {
     let flags = quick(env.worker_flags("w1", &["default"], 1));
     let _worker = env.worker_with(flags).await;
     let id = claimed_by(&env, "alive", &spec(&env, "analyze.php", &[], 1)).await;
-    // Keep "alive" heard for three heartbeat periods while sweeps run every 500 ms.
+    // Keep "alive" heard for three heartbeat periods while sweeps run every 500 ms. What is proved is
+    // that nothing happens, so time passing is the condition: there is nothing to await.
     for _ in 0..18 {
         env.store
             .heartbeat("alive", "{}", Duration::from_secs(1))
@@ -311,17 +312,24 @@ async fn max_tries_follow_the_queue_policy() {
     assert_eq!(env.job(&long).await.expect("job").spec.max_tries, 5);
 }
 
+/// A worker with a quick heartbeat running a `hold.php` job: the API node, the worker, the job's id and
+/// the pids it wrote.
+async fn holding_job(env: &TestEnv) -> (Api, Worker, String, Vec<i32>) {
+    let api = env.api().await;
+    let worker = env
+        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
+        .await;
+    let id = api.submit("hold.php", &[], &["default"]).await;
+    let pids = env.started_pids(&id).await;
+    (api, worker, id, pids)
+}
+
 /// A cancel recorded in Redis whose command never reached the worker (sent while it was reconnecting,
 /// say) is found by the worker's next heartbeat: the job is terminated and ends canceled.
 #[tokio::test]
 async fn cancel_recorded_in_redis_is_obeyed_without_its_command() {
     let env = TestEnv::new();
-    let api = env.api().await;
-    let _worker = env
-        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
-        .await;
-    let id = api.submit("hold.php", &[], &["default"]).await;
-    let pids = env.started_pids(&id).await;
+    let (_api, _worker, id, pids) = holding_job(&env).await;
     env.set_fields(&id, &[("cancel", "1")]).await;
     let job = ended(&env, &JobId::parse(&id).expect("id")).await;
     assert_eq!(job.state, JobState::Canceled, "{job:?}");
@@ -338,12 +346,7 @@ async fn cancel_recorded_in_redis_is_obeyed_without_its_command() {
 #[tokio::test]
 async fn job_given_to_another_worker_is_terminated_here() {
     let env = TestEnv::new();
-    let api = env.api().await;
-    let _worker = env
-        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
-        .await;
-    let id = api.submit("hold.php", &[], &["default"]).await;
-    let pids = env.started_pids(&id).await;
+    let (_api, _worker, id, pids) = holding_job(&env).await;
     env.set_fields(&id, &[("worker", "w2")]).await;
     for pid in pids {
         eventually(&format!("process {pid} to be ended"), || async {
@@ -361,12 +364,7 @@ async fn job_given_to_another_worker_is_terminated_here() {
 #[tokio::test]
 async fn claim_lost_by_redis_is_made_again() {
     let env = TestEnv::new();
-    let api = env.api().await;
-    let _worker = env
-        .worker_with(quick(env.worker_flags("w1", &["default"], 1)))
-        .await;
-    let id = api.submit("hold.php", &[], &["default"]).await;
-    env.started_pids(&id).await;
+    let (_api, _worker, id, _) = holding_job(&env).await;
     env.set_fields(&id, &[("state", "queued")]).await;
     eventually("the job to be claimed again", || async {
         let job = env.job(&id).await?;
