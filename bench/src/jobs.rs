@@ -13,7 +13,7 @@ use crate::Settings;
 /// How often unfinished jobs are looked at again.
 const POLL: Duration = Duration::from_millis(5);
 /// Ids asked for in one pipelined round trip.
-const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 /// Unfinished jobs looked at per poll: the oldest ones. Jobs end roughly in the order they were
 /// submitted (a queue is FIFO), so the window follows the front; asking for all of ten thousand jobs
 /// every few milliseconds would load Redis, on the same cores as Hopper, more than Hopper does.
@@ -50,6 +50,21 @@ impl Jobs {
         })
     }
 
+    /// The connections to Hopper's Redis, for scenarios that read or write it beyond job stamps.
+    pub(crate) fn pool(&self) -> &deadpool_redis::Pool {
+        &self.pool
+    }
+
+    /// Hopper's namespace: the prefix of every key.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.ns
+    }
+
+    /// The key of job `id`'s hash.
+    pub(crate) fn key(&self, id: impl std::fmt::Display) -> String {
+        format!("{}:job:{id}", self.ns)
+    }
+
     /// The state and stamps of each job, in the order of `ids`.
     pub(crate) async fn times(&self, ids: &[String]) -> anyhow::Result<Vec<JobTimes>> {
         let mut conn = self.pool.get().await.context("cannot reach Redis")?;
@@ -58,7 +73,7 @@ impl Jobs {
             let mut pipe = redis::pipe();
             for id in chunk {
                 pipe.cmd("HMGET")
-                    .arg(format!("{}:job:{id}", self.ns))
+                    .arg(self.key(id))
                     .arg("state")
                     .arg("started")
                     .arg("ended");

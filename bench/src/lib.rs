@@ -9,7 +9,7 @@
 //! - `jobs`: reads job hashes from Redis, to see when jobs started and ended;
 //! - `memory`: peak resident memory of the API node and the worker during a scenario;
 //! - `report`: one table per scenario, or one JSON line;
-//! - one file per scenario: `ceiling`, `latency`, `status`, `drain`, `submit`.
+//! - one file per scenario: `ceiling`, `latency`, `status`, `scale`, `store`, `drain`, `submit`.
 
 mod ceiling;
 mod client;
@@ -20,8 +20,10 @@ mod latency;
 mod load;
 mod memory;
 mod report;
+mod scale;
 mod settings;
 mod status;
+mod store;
 mod submit;
 
 pub use settings::{Scenario, Settings};
@@ -44,8 +46,8 @@ struct Bench {
     ceilings: Option<Ceilings>,
 }
 
-/// Runs the chosen scenarios in a fixed order (ceiling first, so the others can be stated as a share of
-/// it; submit last, because it leaves a backlog of jobs for the worker), printing each report as soon as
+/// Runs the chosen scenarios in a fixed order ([`Scenario::ORDER`]: ceiling first, so the others can be
+/// stated as a share of it; submit last, because it leaves a backlog of jobs for the worker), printing each report as soon as
 /// it is done. Fails if any scenario saw an error, after printing them all, so that `--smoke` catches a
 /// Hopper that answers but does not work.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -74,6 +76,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             Scenario::Ceiling => ceiling::run(&mut bench).await,
             Scenario::Latency => latency::run(&bench).await,
             Scenario::Status => status::run(&bench).await,
+            Scenario::Scale => scale::run(&bench).await,
+            Scenario::Store => store::run(&bench).await,
             Scenario::Drain => drain::run(&bench).await,
             Scenario::Submit => submit::run(&bench).await,
         };

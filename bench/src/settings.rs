@@ -1,7 +1,11 @@
-//! The flags of `hopper-bench`. Sizes default to the targets (64 clients, 10,000 drained jobs);
-//! `--smoke` shrinks every scenario so that the whole run takes seconds.
+//! The flags of `hopper-bench`. Sizes default to the targets (64 clients, 10,000 drained jobs,
+//! 1,000,000 stored jobs); `--smoke` shrinks every scenario so that the whole run takes seconds.
 
+use std::ffi::OsString;
 use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 /// One measurement; run in the order of [`Scenario::ORDER`], whatever the order on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -12,6 +16,10 @@ pub enum Scenario {
     Latency,
     /// C clients posting updates of existing (finished) jobs.
     Status,
+    /// Status before and after filling Redis with many finished jobs.
+    Scale,
+    /// Redis memory taken by each finished job.
+    Store,
     /// N trivial jobs submitted and run to the end.
     Drain,
     /// C clients posting submits.
@@ -21,10 +29,19 @@ pub enum Scenario {
 impl Scenario {
     /// Ceiling first so that the others can be stated as a share of it; submit last because it leaves
     /// a backlog that would disturb any scenario after it.
-    pub const ORDER: [Scenario; 5] = [
+    ///
+    /// Scale right after status, so that its baseline is taken as status's was, on a Redis holding only
+    /// the jobs of the scenarios before. Store comes next because it is the one scenario indifferent to
+    /// what scale leaves behind: scale deletes its filled keys with UNLINK, which Redis frees in a
+    /// background thread; store measures bytes of its own keys, not times, so it cannot be skewed by
+    /// that freeing (scale also waits for it), and drain, which is timed, starts after store on a quiet
+    /// Redis.
+    pub const ORDER: [Scenario; 7] = [
         Scenario::Ceiling,
         Scenario::Latency,
         Scenario::Status,
+        Scenario::Scale,
+        Scenario::Store,
         Scenario::Drain,
         Scenario::Submit,
     ];
@@ -34,6 +51,8 @@ impl Scenario {
             Scenario::Ceiling => "ceiling",
             Scenario::Latency => "latency",
             Scenario::Status => "status",
+            Scenario::Scale => "scale",
+            Scenario::Store => "store",
             Scenario::Drain => "drain",
             Scenario::Submit => "submit",
         }
@@ -60,10 +79,10 @@ pub struct Settings {
     /// The script every job runs; it should exit 0 at once (the demo analyze.php does).
     #[arg(long, default_value = "analyze.php")]
     pub script: String,
-    /// Concurrent clients in submit, status and ceiling (and the submitters in drain).
+    /// Concurrent clients in submit, status, scale and ceiling (and the submitters in drain and store).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
-    /// How long submit, status and each half of ceiling run.
+    /// How long submit, status, each half of ceiling and each of scale's two polls run.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
     /// Jobs submitted and run to the end in drain.
@@ -72,6 +91,13 @@ pub struct Settings {
     /// Jobs submitted (and run) before status polls them.
     #[arg(long, default_value_t = 1_000)]
     pub status_jobs: usize,
+    /// Finished jobs written straight into Redis in scale (copies of one real finished job), between
+    /// its two polls.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scale_jobs: usize,
+    /// Jobs submitted and run to the end in store, then measured in Redis.
+    #[arg(long, default_value_t = 2_000)]
+    pub store_jobs: usize,
     /// Jobs run one at a time in latency.
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
@@ -97,7 +123,8 @@ pub struct Settings {
     /// Print one JSON line per scenario instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Every scenario at a tiny size (for CI): a few seconds in all.
+    /// Every scenario at a tiny size (for CI): a few seconds in all. Sizes given on the command line are
+    /// kept (`--smoke --scenario scale --scale-jobs 100000`).
     #[arg(long)]
     pub smoke: bool,
     /// Scenarios to run, comma-separated.
@@ -105,26 +132,71 @@ pub struct Settings {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ceiling,latency,status,drain,submit"
+        default_value = "ceiling,latency,status,scale,store,drain,submit"
     )]
     pub scenario: Vec<Scenario>,
+    /// The flags given on the command line (clap's ids), which `--smoke` leaves as they are.
+    #[arg(skip)]
+    given: Vec<String>,
 }
 
 impl Settings {
-    /// The settings with `--smoke` applied: sizes small enough for a debug build in CI.
+    /// Parses `args` (the program's name first), exiting with clap's message on a bad flag, and
+    /// remembers which flags were given so that `--smoke` keeps them.
+    pub fn from_args<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::command().get_matches_from(args);
+        let mut settings = Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        settings.given = matches
+            .ids()
+            .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.to_string())
+            .collect();
+        settings
+    }
+
+    /// The settings with `--smoke` applied: sizes small enough for a debug build in CI, except those
+    /// given on the command line.
     pub(crate) fn effective(mut self) -> Self {
         if self.smoke {
-            self.clients = self.clients.min(8);
-            self.duration = self.duration.min(Duration::from_secs(1));
-            self.jobs = self.jobs.min(40);
-            self.status_jobs = self.status_jobs.min(10);
-            self.samples = self.samples.min(5);
-            self.job_timeout = self.job_timeout.min(Duration::from_secs(30));
+            let given = std::mem::take(&mut self.given);
+            shrink(&given, "clients", &mut self.clients, 8);
+            shrink(
+                &given,
+                "duration",
+                &mut self.duration,
+                Duration::from_secs(1),
+            );
+            shrink(&given, "jobs", &mut self.jobs, 40);
+            shrink(&given, "status_jobs", &mut self.status_jobs, 10);
+            shrink(&given, "scale_jobs", &mut self.scale_jobs, 1_000);
+            shrink(&given, "store_jobs", &mut self.store_jobs, 20);
+            shrink(&given, "samples", &mut self.samples, 5);
+            shrink(
+                &given,
+                "job_timeout",
+                &mut self.job_timeout,
+                Duration::from_secs(30),
+            );
+            self.given = given;
         }
-        // Status polls jobs round-robin, so it needs at least one; no client means no load at all.
+        // Status and scale poll jobs round-robin and store averages over its jobs, so each needs at
+        // least one; no client means no load at all.
         self.clients = self.clients.max(1);
         self.status_jobs = self.status_jobs.max(1);
+        self.scale_jobs = self.scale_jobs.max(1);
+        self.store_jobs = self.store_jobs.max(1);
         self
+    }
+}
+
+/// Lowers `value` to `cap` unless the flag `name` was given on the command line.
+fn shrink<T: Ord>(given: &[String], name: &str, value: &mut T, cap: T) {
+    if !given.iter().any(|flag| flag == name) && *value > cap {
+        *value = cap;
     }
 }
 
@@ -139,8 +211,29 @@ mod tests {
     fn smoke_shrinks_sizes() {
         let full = Settings::parse_from(["hopper-bench", "--token", "t"]).effective();
         assert_eq!((full.clients, full.jobs), (64, 10_000));
+        assert_eq!((full.scale_jobs, full.store_jobs), (1_000_000, 2_000));
         assert_eq!(full.scenario, Scenario::ORDER.to_vec());
         let smoke = Settings::parse_from(["hopper-bench", "--token", "t", "--smoke"]).effective();
         assert!(smoke.clients <= 8 && smoke.jobs <= 40 && smoke.duration <= Duration::from_secs(1));
+        assert!(smoke.scale_jobs <= 1_000 && smoke.store_jobs <= 20);
+    }
+
+    /// `--smoke` keeps the sizes given on the command line, so that scripts/bench-smoke can run one
+    /// scenario at a larger size; the others are still shrunk.
+    #[test]
+    fn smoke_keeps_given_sizes() {
+        let args = [
+            "hopper-bench",
+            "--token",
+            "t",
+            "--smoke",
+            "--scale-jobs",
+            "100000",
+        ];
+        let smoke = Settings::from_args(args).effective();
+        assert_eq!(
+            (smoke.scale_jobs, smoke.store_jobs, smoke.clients),
+            (100_000, 20, 8)
+        );
     }
 }

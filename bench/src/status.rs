@@ -1,5 +1,9 @@
 //! `status`: C clients post GSvar updates of existing jobs, which have all finished (the common case:
 //! GSvar polls every job it knows, and most have ended). Each reply must say `finished`.
+//!
+//! Its two halves, [`finished_jobs`] and [`poll`], are shared with `scale` (which polls the same way
+//! before and after filling Redis) and `store` (which measures finished jobs), so that all three make
+//! and read jobs alike.
 
 use std::sync::Arc;
 
@@ -7,44 +11,13 @@ use anyhow::bail;
 
 use crate::Bench;
 use crate::jobs::Jobs;
-use crate::load::{self, Until};
+use crate::load::{self, Outcome, Until};
 use crate::report::Report;
 
 pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     let settings = &bench.settings;
-    let submitted = load::submits(
-        &bench.client,
-        settings.clients,
-        Until::Count(settings.status_jobs),
-    )
-    .await?;
-    if let Some(error) = submitted.first_error {
-        bail!("submitting the jobs to poll failed: {error}");
-    }
-    let times = bench
-        .jobs
-        .wait_ended(&submitted.values, settings.job_timeout, &settings.queue)
-        .await?;
-    Jobs::all_succeeded(&times)?;
-
-    let ids: Arc<[String]> = submitted.values.into();
-    let client = bench.client.clone();
-    let polled = load::run(
-        settings.clients,
-        Until::Elapsed(settings.duration),
-        move |n| {
-            let (client, ids) = (client.clone(), ids.clone());
-            async move {
-                let id = &ids[n % ids.len()];
-                let status = client.update(id).await?;
-                if status != "finished" {
-                    bail!("job {id} is '{status}', not 'finished'");
-                }
-                Ok(())
-            }
-        },
-    )
-    .await?;
+    let ids: Arc<[String]> = finished_jobs(bench, settings.status_jobs).await?.into();
+    let polled = poll(bench, move |n| ids[n % ids.len()].clone()).await?;
     Ok(Report::new(
         "status",
         format!(
@@ -62,4 +35,45 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     )
     .latencies("", &polled.latencies)
     .errors(polled.errors, polled.first_error))
+}
+
+/// Submits `count` jobs with `--clients` clients and waits until all have ended: their ids. Fails unless
+/// every one succeeded, because polling or measuring failed jobs measures the wrong thing.
+pub(crate) async fn finished_jobs(bench: &Bench, count: usize) -> anyhow::Result<Vec<String>> {
+    let settings = &bench.settings;
+    let submitted = load::submits(&bench.client, settings.clients, Until::Count(count)).await?;
+    if let Some(error) = submitted.first_error {
+        bail!("submitting the jobs to measure failed: {error}");
+    }
+    let times = bench
+        .jobs
+        .wait_ended(&submitted.values, settings.job_timeout, &settings.queue)
+        .await?;
+    Jobs::all_succeeded(&times)?;
+    Ok(submitted.values)
+}
+
+/// `--clients` clients post updates for `--duration`, request n asking for job `pick(n)`; each reply
+/// must say `finished` (a reply that does not counts as a failed request).
+pub(crate) async fn poll<P>(bench: &Bench, pick: P) -> anyhow::Result<Outcome<()>>
+where
+    P: Fn(usize) -> String + Clone + Send + Sync + 'static,
+{
+    let settings = &bench.settings;
+    let client = bench.client.clone();
+    load::run(
+        settings.clients,
+        Until::Elapsed(settings.duration),
+        move |n| {
+            let (client, id) = (client.clone(), pick(n));
+            async move {
+                let status = client.update(&id).await?;
+                if status != "finished" {
+                    bail!("job {id} is '{status}', not 'finished'");
+                }
+                Ok(())
+            }
+        },
+    )
+    .await
 }
