@@ -1,9 +1,10 @@
 //! The worker's one decision-maker: it owns the thread slots, decides for every delivery whether the job
-//! fits now, starts job tasks, and keeps each consumer's prefetch equal to the free slots.
+//! fits now, starts job tasks, and keeps as many consumers open on each queue as there are free slots.
 //!
 //! Deliveries are acked right after the claim in Redis (long jobs would otherwise hit RabbitMQ's
-//! `consumer_timeout`), so the broker's unacked count says nothing about running jobs; prefetch is what
-//! keeps the broker from sending more than the free slots, and it is re-set whenever they change.
+//! `consumer_timeout`), so the broker's unacked count says nothing about running jobs; the consumers,
+//! each able to take one job (see `consumers.rs`), are what keep the broker from sending more than the
+//! free slots, and they are opened and cancelled whenever the free slots change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::consumers::QueueConsumers;
+use crate::consumers::{QueueConsumers, Spent};
 use crate::link::Link;
 use crate::reservation::Reservation;
 use crate::runner::{Assignment, Runner};
@@ -37,13 +38,27 @@ const DEAD_LETTER_RETRY_PAUSE: Duration = Duration::from_secs(1);
 pub(crate) enum Event {
     Delivery {
         queue: QueueName,
+        /// The consumer it came through.
+        generation: u64,
         // Boxed: a delivery is large, and the channel holds many small events too.
         delivery: Box<Delivery>,
+    },
+    /// A consumer's `consume-ok` arrived; its deliveries follow this event.
+    ConsumerStarted {
+        queue: QueueName,
+        generation: u64,
+        tag: String,
     },
     ConsumerEnded {
         queue: QueueName,
         generation: u64,
         error: Option<lapin::Error>,
+    },
+    /// Starting or cancelling a consumer failed: the channel (or the connection) of attachment
+    /// `attachment` is broken.
+    ConsumersFailed {
+        attachment: u64,
+        error: lapin::Error,
     },
     JobDone {
         threads: u32,
@@ -169,7 +184,7 @@ impl Dispatcher {
 
     /// Serves until shutdown begins (`Ok`) or the connection is lost (`Err`, saying how).
     async fn serve_link(&mut self) -> anyhow::Result<()> {
-        self.sync_consumers().await?;
+        self.sync_consumers();
         loop {
             let window_ends = self.reservation.as_ref().and_then(Reservation::window_ends);
             let event = tokio::select! {
@@ -178,25 +193,46 @@ impl Dispatcher {
                 () = until(window_ends) => {
                     // The reserved job was not delivered (another worker took it): stop holding.
                     self.reservation = None;
-                    self.sync_consumers().await?;
+                    self.sync_consumers();
                     continue;
                 }
             };
             // The dispatcher holds a sender itself, so the channel never closes.
             let Some(event) = event else { return Ok(()) };
             self.handle(event)?;
-            // Take everything already waiting before touching the consumers: one re-creation serves a
-            // whole burst of slot changes.
+            // Take everything already waiting before touching the consumers: a burst of slot changes
+            // that cancel each other out costs the broker nothing.
             while let Ok(event) = self.events.try_recv() {
                 self.handle(event)?;
             }
-            self.sync_consumers().await?;
+            self.sync_consumers();
         }
     }
 
     fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
-            Event::Delivery { queue, delivery } => self.on_delivery(queue, *delivery),
+            Event::Delivery {
+                queue,
+                generation,
+                delivery,
+            } => {
+                let spent = self.consumers.spend(&queue, generation);
+                self.on_delivery(queue, *delivery, spent);
+            }
+            Event::ConsumerStarted {
+                queue,
+                generation,
+                tag,
+            } => {
+                if !self.consumers.started(&queue, generation, tag) {
+                    tracing::debug!(%queue, generation, "consumer of a replaced connection started");
+                }
+            }
+            Event::ConsumersFailed { attachment, error } => {
+                if attachment == self.consumers.attachment() {
+                    anyhow::bail!("cannot open or cancel consumers: {error}");
+                }
+            }
             Event::JobDone { threads } => self.slots.give_back(threads),
             Event::ControlEnded { epoch, error } => {
                 if epoch == self.link.epoch() {
@@ -211,7 +247,7 @@ impl Dispatcher {
                 generation,
                 error,
             } => {
-                if self.consumers.is_current(&queue, generation) {
+                if self.consumers.is_open(&queue, generation) {
                     let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
                     anyhow::bail!("lost the consumer of queue {queue}: {why}");
                 }
@@ -220,7 +256,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn on_delivery(&mut self, queue: QueueName, delivery: Delivery) {
+    fn on_delivery(&mut self, queue: QueueName, delivery: Delivery, spent: Spent) {
         let (job, threads) = match Command::decode(&delivery.data) {
             Ok(Command::Submit { job, threads }) => (job, threads),
             other => {
@@ -229,8 +265,9 @@ impl Dispatcher {
                     Err(error) => format!("not a Hopper command: {error}"),
                 };
                 let shared = self.shared.clone();
-                self.tracker
-                    .spawn(async move { dead_letter(&shared, &queue, delivery, &reason).await });
+                self.tracker.spawn(async move {
+                    dead_letter(&shared, &queue, delivery, spent, &reason).await;
+                });
                 return;
             }
         };
@@ -239,7 +276,7 @@ impl Dispatcher {
             // Another copy of a job this worker is already claiming or running (it listed several of
             // our queues). Whatever that claim decides settles the job; this copy is redundant.
             tracing::debug!(%job, %queue, "second copy of a held job dropped");
-            return settle(delivery, Settle::Done);
+            return settle(delivery, Settle::Done, spent);
         };
         let free = self.slots.free();
         let held_back = self
@@ -254,7 +291,7 @@ impl Dispatcher {
             if self.reservation.is_none() || !held_back {
                 self.reservation = Some(Reservation::new(queue, granted));
             }
-            return settle(delivery, Settle::HandBack);
+            return settle(delivery, Settle::HandBack, spent);
         }
         // Whatever was reserved for is served: this is the head of the reserved queue.
         self.reservation = None;
@@ -270,6 +307,7 @@ impl Dispatcher {
             threads: granted,
             note,
             delivery,
+            spent,
             cancel,
         };
         let span = tracing::info_span!("job", job.id = %order.job, queue = %order.queue);
@@ -283,18 +321,17 @@ impl Dispatcher {
         self.tracker.spawn(task.instrument(span));
     }
 
-    async fn sync_consumers(&mut self) -> Result<(), lapin::Error> {
+    /// Opens or cancels consumers so that each queue may send as many jobs as may be taken from it now.
+    fn sync_consumers(&mut self) {
         let queues: Vec<QueueName> = self.consumers.queues().cloned().collect();
         let free = self.slots.free();
         for queue in queues {
-            let prefetch = match &mut self.reservation {
+            let wanted = match &mut self.reservation {
                 Some(reservation) => reservation.prefetch(&queue, free),
                 None => free,
             };
-            let prefetch = u16::try_from(prefetch).unwrap_or(u16::MAX);
-            self.consumers.set_prefetch(&queue, prefetch).await?;
+            self.consumers.want(&queue, wanted as usize);
         }
-        Ok(())
     }
 }
 
@@ -305,6 +342,8 @@ struct Order {
     threads: u32,
     note: Option<String>,
     delivery: Delivery,
+    /// Settled only once this resolves: see [`settle`].
+    spent: Spent,
     cancel: CancellationToken,
 }
 
@@ -321,11 +360,12 @@ async fn run_order(
         threads,
         note,
         delivery,
+        spent,
         cancel,
     } = order;
     match claim(&shared, &job, &queue, threads, note.as_deref(), &stop).await {
         Some(Claim::Claimed(spec)) => {
-            settle(delivery, Settle::Done);
+            settle(delivery, Settle::Done, spent);
             shared.running.mark_claimed(
                 &job,
                 Claimed {
@@ -344,13 +384,13 @@ async fn run_order(
         }
         Some(Claim::NotQueued(state)) => {
             tracing::debug!(%state, "job is no longer queued; message dropped");
-            settle(delivery, Settle::Done);
+            settle(delivery, Settle::Done, spent);
         }
         Some(Claim::Missing) => {
             let reason = format!("job {job} is unknown to Redis");
-            dead_letter(&shared, &queue, delivery, &reason).await;
+            dead_letter(&shared, &queue, delivery, spent, &reason).await;
         }
-        None => settle(delivery, Settle::HandBack),
+        None => settle(delivery, Settle::HandBack, spent),
     }
     shared.running.remove(&job);
     let _ = done.send(Event::JobDone { threads });
@@ -448,7 +488,13 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
 
 /// Keeps a delivery no worker can act on in the dead-letter queue and counts it, then acks it. If it
 /// cannot be kept there, it is handed back: never dropped silently.
-async fn dead_letter(shared: &Shared, queue: &QueueName, delivery: Delivery, reason: &str) {
+async fn dead_letter(
+    shared: &Shared,
+    queue: &QueueName,
+    delivery: Delivery,
+    spent: Spent,
+    reason: &str,
+) {
     let name = topology::job_queue(&shared.ns, queue);
     match shared
         .publisher
@@ -458,12 +504,12 @@ async fn dead_letter(shared: &Shared, queue: &QueueName, delivery: Delivery, rea
         Ok(()) => {
             let count = shared.store.count_dead_letter().await;
             tracing::warn!(%queue, reason, ?count, "message dead-lettered");
-            settle(delivery, Settle::Done);
+            settle(delivery, Settle::Done, spent);
         }
         Err(error) => {
             tracing::error!(%queue, reason, %error, "cannot dead-letter a message; handing it back");
             tokio::time::sleep(DEAD_LETTER_RETRY_PAUSE).await;
-            settle(delivery, Settle::HandBack);
+            settle(delivery, Settle::HandBack, spent);
         }
     }
 }
@@ -476,9 +522,15 @@ enum Settle {
     HandBack,
 }
 
-/// Acks, requeues or drops a delivery without holding up the caller.
-fn settle(delivery: Delivery, how: Settle) {
+/// Acks or requeues a delivery without holding up the caller. Either gives its consumer credit for
+/// another job, so it waits until the consumer's cancel (`spent`) has reached the broker: the consumer
+/// must not be sent a second job.
+fn settle(delivery: Delivery, how: Settle, spent: Spent) {
     tokio::spawn(async move {
+        if let Some(cancelled) = spent {
+            // An error means the cancel's task is gone, and with it the channel: nothing to wait for.
+            let _ = cancelled.await;
+        }
         let result = match how {
             Settle::Done => delivery.ack(BasicAckOptions::default()).await,
             Settle::HandBack => {

@@ -22,11 +22,21 @@ pub(crate) struct Launch {
 #[derive(Debug, Clone)]
 pub(crate) struct Launcher {
     pub(crate) script_dirs: Vec<PathBuf>,
+    /// Resolved once ([`Launcher::canonical_roots`]), not for every job.
     pub(crate) work_roots: Vec<PathBuf>,
     pub(crate) interpreters: Interpreters,
 }
 
 impl Launcher {
+    /// The roots with symlinks resolved, as a job's working directory is compared with them. A root
+    /// that cannot be resolved (the worker checks at start that they exist) is kept as given.
+    pub(crate) fn canonical_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+        roots
+            .iter()
+            .map(|root| root.canonicalize().unwrap_or_else(|_| root.clone()))
+            .collect()
+    }
+
     /// The command line for `spec`, or why it cannot run (the job's "could not start" reason).
     pub(crate) fn plan(&self, spec: &JobSpec) -> Result<Launch, String> {
         check_script_name(&spec.script)?;
@@ -80,10 +90,7 @@ impl Launcher {
         if !real.is_dir() {
             return Err(format!("working directory '{shown}' is not a directory"));
         }
-        let inside = self.work_roots.iter().any(|root| {
-            root.canonicalize()
-                .is_ok_and(|real_root| real.starts_with(real_root))
-        });
+        let inside = self.work_roots.iter().any(|root| real.starts_with(root));
         if inside {
             Ok(real)
         } else {

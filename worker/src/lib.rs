@@ -119,8 +119,8 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         runner: Runner {
             launcher: Launcher {
                 script_dirs: config.script_dirs.0.clone(),
-                work_roots: config.work_roots.0.clone(),
-                interpreters: config.interpreters.clone(),
+                work_roots: Launcher::canonical_roots(&config.work_roots.0),
+                interpreters: config.interpreters.resolved(),
             },
             log_dir: config.log_dir.clone(),
             kill_grace: config.kill_grace,

@@ -3,23 +3,31 @@
 //! The script writes straight into `<id>.out` and `<id>.err` (no pipe through the worker, so a script
 //! printing gigabytes costs the worker nothing); only the kept head and tail are read back.
 
-use std::io::SeekFrom;
-use std::path::Path;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use hopper_common::{clip_middle, omission_marker};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// stdout then stderr, at most `limit` bytes, keeping each file's head and tail; a cut is marked with
-/// the number of bytes it left out.
+/// the number of bytes it left out. The reading is one blocking task, not one per file operation: a
+/// job's end should cost the runtime one hand-off to the blocking pool.
 pub(crate) async fn collect(stdout: &Path, stderr: &Path, limit: usize) -> String {
-    let out_len = file_len(stdout).await;
-    let err_len = file_len(stderr).await;
+    let (stdout, stderr): (PathBuf, PathBuf) = (stdout.into(), stderr.into());
+    tokio::task::spawn_blocking(move || collect_now(&stdout, &stderr, limit))
+        .await
+        .unwrap_or_else(|error| format!("[cannot read the job's output: {error}]"))
+}
+
+fn collect_now(stdout: &Path, stderr: &Path, limit: usize) -> String {
+    let out_len = file_len(stdout);
+    let err_len = file_len(stderr);
     // One byte is kept for the newline that may separate the two.
     let limit = limit.saturating_sub(1);
     // Each file gets half the budget; what one does not need goes to the other.
     let out_budget = (limit / 2).max(limit.saturating_sub(err_len as usize));
-    let out = read_clipped(stdout, out_len, out_budget).await;
-    let err = read_clipped(stderr, err_len, limit.saturating_sub(out.len())).await;
+    let out = read_clipped(stdout, out_len, out_budget);
+    let err = read_clipped(stderr, err_len, limit.saturating_sub(out.len()));
     let mut text = out;
     if !text.is_empty() && !err.is_empty() && !text.ends_with('\n') {
         text.push('\n');
@@ -29,28 +37,28 @@ pub(crate) async fn collect(stdout: &Path, stderr: &Path, limit: usize) -> Strin
     clip_middle(&text, limit + 1)
 }
 
-async fn file_len(path: &Path) -> u64 {
-    tokio::fs::metadata(path).await.map_or(0, |m| m.len())
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// The file's text within `budget` bytes: all of it, or its head and tail around a marker.
-async fn read_clipped(path: &Path, len: u64, budget: usize) -> String {
+fn read_clipped(path: &Path, len: u64, budget: usize) -> String {
     if len == 0 || budget == 0 {
         return String::new();
     }
-    let read = async {
-        let mut file = tokio::fs::File::open(path).await?;
+    let read = || {
+        let mut file = File::open(path)?;
         if len <= budget as u64 {
             let mut bytes = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut bytes).await?;
+            file.read_to_end(&mut bytes)?;
             return Ok::<_, std::io::Error>(String::from_utf8_lossy(&bytes).into_owned());
         }
         let keep = budget.saturating_sub(omission_marker(len).len()) as u64;
         let mut head = vec![0; (keep / 2) as usize];
-        file.read_exact(&mut head).await?;
-        file.seek(SeekFrom::Start(len - (keep - keep / 2))).await?;
+        file.read_exact(&mut head)?;
+        file.seek(SeekFrom::Start(len - (keep - keep / 2)))?;
         let mut tail = Vec::with_capacity((keep - keep / 2) as usize);
-        file.read_to_end(&mut tail).await?;
+        file.read_to_end(&mut tail)?;
         // Cut at character boundaries, so a character split by the cut is left out rather than shown
         // as a replacement character (which would be longer than the bytes it replaces).
         let head = &head[..utf8_prefix(&head)];
@@ -63,7 +71,7 @@ async fn read_clipped(path: &Path, len: u64, budget: usize) -> String {
             String::from_utf8_lossy(tail)
         ))
     };
-    match read.await {
+    match read() {
         Ok(text) => text,
         Err(error) => format!("[cannot read {}: {error}]", path.display()),
     }

@@ -1,5 +1,5 @@
 //! Many jobs over several queues and workers: each runs exactly once, slots are never oversubscribed,
-//! prefetch follows the free slots, and an oversized job is not left waiting.
+//! consumers follow the free slots, and an oversized job is not left waiting.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -161,8 +161,9 @@ fn prefetches(queue: &str) -> Vec<u32> {
         .collect()
 }
 
-/// The consumer's prefetch equals the free slots: 3 when idle, 1 with a 2-thread job running, no
-/// consumer at all when full, and 3 again once the jobs end.
+/// The worker holds one consumer of prefetch 1 per free slot, so the broker can send no more jobs than
+/// fit: 3 when idle, 1 with a 2-thread job running, no consumer at all when full, and 3 again once the
+/// jobs end.
 #[tokio::test]
 async fn prefetch_follows_free_slots() {
     let env = TestEnv::new();
@@ -179,7 +180,7 @@ async fn prefetch_follows_free_slots() {
             .await
         }
     };
-    wait_for(vec![3]).await;
+    wait_for(vec![1, 1, 1]).await;
     let mut two = api.submit_body("hold.php", &[], &["default"]);
     two["threads"] = json!(2);
     let two = api.submit_ok(two).await;
@@ -192,7 +193,7 @@ async fn prefetch_follows_free_slots() {
     for id in [&two, &one] {
         assert_eq!(api.until_ended(id).await["status"], "finished");
     }
-    wait_for(vec![3]).await;
+    wait_for(vec![1, 1, 1]).await;
 }
 
 /// A job needing every slot is not starved by a stream of one-slot jobs from another queue refilling
