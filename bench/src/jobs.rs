@@ -10,8 +10,11 @@ use deadpool_redis::redis;
 
 use crate::Settings;
 
-/// How often unfinished jobs are looked at again.
+/// How often unfinished jobs are looked at again, while no more than a window of them is left.
 const POLL: Duration = Duration::from_millis(5);
+/// How often while more are left: the stamps, not the poll, time the jobs, so polling a backlog often
+/// only takes CPU from the system under test.
+const POLL_BACKLOG: Duration = Duration::from_millis(25);
 /// Ids asked for in one pipelined round trip.
 pub(crate) const CHUNK: usize = 1000;
 /// Unfinished jobs looked at per poll: the oldest ones. Jobs end roughly in the order they were
@@ -123,7 +126,12 @@ impl Jobs {
                     self.ns
                 );
             }
-            tokio::time::sleep(POLL).await;
+            let poll = if pending.len() > WINDOW {
+                POLL_BACKLOG
+            } else {
+                POLL
+            };
+            tokio::time::sleep(poll).await;
         }
     }
 

@@ -76,8 +76,9 @@ pub struct Settings {
     /// The jobs' working directory; it must lie under the API's and the worker's HOPPER_WORK_ROOTS.
     #[arg(long, default_value = "/tmp")]
     pub work_dir: String,
-    /// The script every job runs; it should exit 0 at once (the demo analyze.php does).
-    #[arg(long, default_value = "analyze.php")]
+    /// The script every job runs; it should exit 0 at once. The default, noop.sh, is one of the demo
+    /// scripts scripts/run-local serves (tests/megsap/src/Pipelines).
+    #[arg(long, default_value = "noop.sh")]
     pub script: String,
     /// Concurrent clients in submit, status, scale and ceiling (and the submitters in drain and store).
     #[arg(long, default_value_t = 64)]
