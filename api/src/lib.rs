@@ -15,6 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hopper_common::HashEncoding;
 use serde_json::{Value, json};
 
 pub use admission::{Admission, JobRequest, Refusal};
@@ -33,6 +34,27 @@ pub fn sweeper(state: &AppState, config: &ApiConfig) -> hopper_common::Sweeper {
         config.liveness.clone(),
         &format!("hopper-api {}", config.listen),
     )
+}
+
+/// Checks once, at start, that Redis keeps job records compact (see
+/// [`hopper_common::Store::hash_encoding`]), and warns if it does not. Says nothing when Redis is down
+/// (the node starts anyway, and reports not ready) or refuses `CONFIG` (managed Redis): then only debug.
+pub async fn check_redis_encoding(store: hopper_common::Store) {
+    match store.hash_encoding().await {
+        Ok(HashEncoding::Unknown(why)) => {
+            tracing::debug!(%why, "cannot read Redis's hash-max-listpack-value; not checked");
+        }
+        Ok(found) => match found.warning() {
+            Some(warning) => tracing::warn!("{warning}"),
+            None => tracing::debug!(
+                ?found,
+                "Redis's hash-max-listpack-value keeps job records compact"
+            ),
+        },
+        Err(error) => {
+            tracing::debug!(%error, "cannot check Redis's hash-max-listpack-value at start");
+        }
+    }
 }
 
 /// The whole HTTP surface of a node.

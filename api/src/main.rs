@@ -33,6 +33,7 @@ async fn serve(config: ApiConfig) -> anyhow::Result<()> {
         namespace = %config.connection.namespace,
         "hopper-api ready: GSvar's qe_api_base_url is http://{address}/qe"
     );
+    tokio::spawn(hopper_api::check_redis_encoding(state.store.clone()));
     let sweeping = tokio_util::sync::CancellationToken::new();
     tokio::spawn(hopper_api::sweeper(&state, &config).run(sweeping.clone()));
     let served = hopper_api::run(

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Admission, ApiConfig, Tokens};
 
-/// Everything a request handler needs. Cloning is cheap: a pool handle and `Arc`s.
+/// Everything a request handler needs. Cloning is cheap: `Arc`s.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
@@ -27,7 +27,6 @@ impl AppState {
             &connection.redis_url,
             connection.namespace.clone(),
             connection.retention,
-            usize::from(connection.redis_pool_size),
         )
         .map_err(|e| format!("bad setting HOPPER_REDIS_URL (--redis-url): {e}"))?;
         Ok(Self {

@@ -121,7 +121,6 @@ fn help_lists_every_setting() {
         "HOPPER_AMQP_URL",
         "HOPPER_NAMESPACE",
         "HOPPER_RETENTION",
-        "HOPPER_REDIS_POOL_SIZE",
         "HOPPER_LOG",
         "HOPPER_LOG_FORMAT",
     ] {

@@ -31,11 +31,6 @@ pub struct ConnectionArgs {
     /// `0s` keeps them forever.
     #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_retention)]
     pub retention: Duration,
-
-    /// Largest number of Redis connections this process opens.
-    #[arg(long, env = "HOPPER_REDIS_POOL_SIZE", default_value_t = 32,
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub redis_pool_size: u16,
 }
 
 impl std::fmt::Debug for ConnectionArgs {
@@ -109,7 +104,7 @@ pub enum LogFormat {
 }
 
 fn parse_redis_url(value: &str) -> Result<String, String> {
-    deadpool_redis::redis::Client::open(value)
+    redis::Client::open(value)
         .map(|_| value.to_owned())
         .map_err(|e| format!("not a Redis URL ({e}); expected e.g. redis://127.0.0.1:6379"))
 }

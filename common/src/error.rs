@@ -4,16 +4,21 @@
 /// Redis could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot get a Redis connection: {0}")]
-    Pool(#[from] deadpool_redis::PoolError),
+    #[error("not a usable Redis URL ({0}); check HOPPER_REDIS_URL")]
+    Url(#[source] redis::RedisError),
+    #[error(
+        "cannot connect to Redis ({0}); check that it is running and that HOPPER_REDIS_URL points to it"
+    )]
+    Connect(#[source] redis::RedisError),
+    #[error("Redis is unreachable and this process is reconnecting ({0}); try again shortly")]
+    Reconnecting(String),
     #[error("Redis command failed: {0}")]
-    Redis(#[from] deadpool_redis::redis::RedisError),
+    Redis(#[from] redis::RedisError),
     #[error("Redis did not answer within {0:?}")]
     Timeout(std::time::Duration),
     #[error("Redis returned something Hopper did not write: {0}")]
     Corrupt(String),
 }
-
 /// RabbitMQ could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {

@@ -28,7 +28,10 @@ pub use namespace::Namespace;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
 pub use shutdown::Shutdown;
-pub use store::{CancelOutcome, Claimant, Ended, Holder, Requeue, Store};
+pub use store::{
+    CancelOutcome, Claimant, Ended, HashEncoding, Holder, RECOMMENDED_HASH_MAX_LISTPACK_VALUE,
+    Requeue, Store,
+};
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{
     check_script_name, clip_middle, excerpt, omission_marker, signal_name, stated_omission,

@@ -15,8 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use deadpool_redis::redis::{self, Script};
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
 
 use crate::{
     Claim, Ending, Failure, Job, JobId, JobSpec, JobState, Namespace, QueueName, StoreError,
@@ -25,10 +25,29 @@ use crate::{
 /// How long one Redis operation may take before the caller gives up and reports Redis unavailable.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The job store. Cloning is cheap: a pool handle and an `Arc`.
+/// How long opening the connection may take (within the [`OPERATION_TIMEOUT`] of the operation that
+/// opens it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A reply missing this long means the connection is dead (say, a peer gone without a reset): the
+/// operation fails and the next one opens a new connection. Shorter than [`OPERATION_TIMEOUT`], so the
+/// failing operation sees Redis's error rather than only its own timeout.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`]. Short,
+/// because nothing works without Redis: a process should notice within seconds that it is back.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The `hash-max-listpack-value` Hopper's deployment recommends: every field of a job hash fits, the
+/// longest being the output tail ([`crate::RESULT_LIMIT`] bytes), so Redis keeps job hashes compact.
+pub const RECOMMENDED_HASH_MAX_LISTPACK_VALUE: u64 = 65_536;
+const _: () = assert!(crate::RESULT_LIMIT as u64 <= RECOMMENDED_HASH_MAX_LISTPACK_VALUE);
+
+/// The job store. Cloning is cheap: an `Arc` to the connection and one to the scripts.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool,
+    link: Arc<Link>,
     ns: Namespace,
     retention: Duration,
     scripts: Arc<Scripts>,
@@ -101,27 +120,10 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Builds the pool; no connection is made until the first operation, so a process can start while
+    /// Reads the URL; no connection is made until the first operation, so a process can start while
     /// Redis is still down.
-    pub fn new(
-        url: &str,
-        ns: Namespace,
-        retention: Duration,
-        pool_size: usize,
-    ) -> Result<Self, StoreError> {
-        let mut config = deadpool_redis::Config::from_url(url);
-        config.pool = Some(PoolConfig {
-            max_size: pool_size,
-            timeouts: Timeouts {
-                wait: Some(OPERATION_TIMEOUT),
-                create: Some(Duration::from_secs(3)),
-                recycle: Some(Duration::from_secs(1)),
-            },
-            ..PoolConfig::default()
-        });
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| StoreError::Corrupt(format!("invalid Redis configuration: {e}")))?;
+    pub fn new(url: &str, ns: Namespace, retention: Duration) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(StoreError::Url)?;
         let scripts = Scripts {
             create: Script::new(include_str!("lua/create.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
@@ -131,7 +133,7 @@ impl Store {
             forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
         };
         Ok(Self {
-            pool,
+            link: Arc::new(Link::new(client)),
             ns,
             retention,
             scripts: Arc::new(scripts),
@@ -154,18 +156,32 @@ impl Store {
         self.ns.key(&format!("worker:{worker}:jobs"))
     }
 
+    /// The connection, opened by the first operation that needs it (see [`Link`]). A cheap clone: all
+    /// of a process's operations share one multiplexed connection, which pipelines them.
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        self.link.get().await
+    }
+
     async fn timed<T>(
         &self,
         operation: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        tokio::time::timeout(OPERATION_TIMEOUT, operation)
+        let result = tokio::time::timeout(OPERATION_TIMEOUT, operation)
             .await
-            .unwrap_or(Err(StoreError::Timeout(OPERATION_TIMEOUT)))
+            .unwrap_or(Err(StoreError::Timeout(OPERATION_TIMEOUT)));
+        if let Err(StoreError::Redis(error)) = &result
+            && (error.is_connection_refusal() || error.is_timeout())
+        {
+            // The connection manager's own reconnect failed (Redis is down), or a reply never came:
+            // drop the connection, so the next operation opens a new one, or waits out the backoff.
+            self.link.forget();
+        }
+        result
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let _: String = redis::cmd("PING").query_async(&mut conn).await?;
             Ok(())
         })
@@ -199,7 +215,7 @@ impl Store {
             invocation.arg(*field).arg(value);
         }
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let id: u64 = invocation.invoke_async(&mut conn).await?;
             JobId::from_counter(id)
         })
@@ -212,7 +228,7 @@ impl Store {
         let invocation = self.scripts.withdraw.key(self.job_key(id));
         let state: String = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(invocation.invoke_async(&mut conn).await?)
             })
             .await?;
@@ -222,7 +238,7 @@ impl Store {
     pub async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         let hash: HashMap<String, String> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(redis::cmd("HGETALL")
                     .arg(self.job_key(id))
                     .query_async(&mut conn)
@@ -259,7 +275,7 @@ impl Store {
             .arg(id.as_str());
         let reply: Vec<Option<String>> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(invocation.invoke_async(&mut conn).await?)
             })
             .await?;
@@ -361,7 +377,7 @@ impl Store {
         }
         let reply: Option<Vec<String>> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(invocation.invoke_async(&mut conn).await?)
             })
             .await?;
@@ -396,7 +412,7 @@ impl Store {
         }
         let rows: Vec<(Option<String>, Option<String>, Option<String>)> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(pipe.query_async(&mut conn).await?)
             })
             .await?;
@@ -431,7 +447,7 @@ impl Store {
             .arg(worker)
             .ignore();
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let () = pipe.query_async(&mut conn).await?;
             Ok(())
         })
@@ -441,7 +457,7 @@ impl Store {
     /// Removes `worker`'s heartbeat: it stopped on purpose and holds nothing.
     pub async fn sign_off(&self, worker: &str) -> Result<(), StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let _: u64 = redis::cmd("DEL")
                 .arg(self.heartbeat_key(worker))
                 .query_async(&mut conn)
@@ -455,7 +471,7 @@ impl Store {
     /// The known workers whose heartbeat has expired.
     pub async fn silent_workers(&self) -> Result<Vec<String>, StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let workers: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(self.ns.key("workers"))
                 .query_async(&mut conn)
@@ -481,7 +497,7 @@ impl Store {
     pub async fn jobs_of(&self, worker: &str) -> Result<Vec<JobId>, StoreError> {
         let ids: Vec<String> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(redis::cmd("SMEMBERS")
                     .arg(self.worker_jobs_key(worker))
                     .query_async(&mut conn)
@@ -499,7 +515,7 @@ impl Store {
             .key(self.worker_jobs_key(worker))
             .arg(worker);
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let forgotten: u32 = invocation.invoke_async(&mut conn).await?;
             Ok(forgotten == 1)
         })
@@ -511,7 +527,7 @@ impl Store {
     pub async fn requeued(&self) -> Result<Vec<Requeue>, StoreError> {
         let ids: Vec<String> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(redis::cmd("SMEMBERS")
                     .arg(self.ns.key("requeue"))
                     .query_async(&mut conn)
@@ -539,7 +555,7 @@ impl Store {
     /// Marks a requeued job's submit as published (confirmed by the broker).
     pub async fn requeue_published(&self, id: &str) -> Result<(), StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let _: u64 = redis::cmd("SREM")
                 .arg(self.ns.key("requeue"))
                 .arg(id)
@@ -553,7 +569,7 @@ impl Store {
     /// Takes the sweeper lock for `hold` if nobody holds it: one process sweeps at a time.
     pub async fn take_sweep_lock(&self, holder: &str, hold: Duration) -> Result<bool, StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             let taken: Option<String> = redis::cmd("SET")
                 .arg(self.ns.key("sweeper"))
                 .arg(holder)
@@ -572,7 +588,7 @@ impl Store {
     pub async fn uptime(&self) -> Result<Duration, StoreError> {
         let info: String = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(redis::cmd("INFO")
                     .arg("server")
                     .query_async(&mut conn)
@@ -586,10 +602,46 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("INFO server has no uptime_in_seconds".to_owned()))
     }
 
+    /// How large a hash field value Redis still stores compactly (`hash-max-listpack-value`), read with
+    /// `CONFIG GET`. Job hashes hold values far above Redis's default of 64 bytes (history, output tail,
+    /// arguments), and a hash with one such value is stored as a hashtable, about three times the size.
+    /// A Redis that refuses `CONFIG` (managed services often do) answers [`HashEncoding::Unknown`].
+    pub async fn hash_encoding(&self) -> Result<HashEncoding, StoreError> {
+        // Redis 7 calls it listpack; Redis 6 knows only the older name (7 still answers to both).
+        for name in ["hash-max-listpack-value", "hash-max-ziplist-value"] {
+            let reply: Result<Vec<String>, StoreError> = self
+                .timed(async {
+                    let mut conn = self.conn().await?;
+                    Ok(redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg(name)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await;
+            match reply {
+                Ok(pair) => {
+                    let Some(value) = pair.get(1) else { continue };
+                    return value.trim().parse().map(HashEncoding::Limit).map_err(|_| {
+                        StoreError::Corrupt(format!("CONFIG GET {name} answered '{value}'"))
+                    });
+                }
+                // An answer, but an error: CONFIG is disabled, renamed or not permitted to this user.
+                Err(StoreError::Redis(error)) if !error.is_io_error() => {
+                    return Ok(HashEncoding::Unknown(error.to_string()));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(HashEncoding::Unknown(
+            "this Redis has no hash-max-listpack-value setting".to_owned(),
+        ))
+    }
+
     /// Counts a message sent to the dead-letter queue; returns the count so far.
     pub async fn count_dead_letter(&self) -> Result<u64, StoreError> {
         self.timed(async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.conn().await?;
             Ok(redis::cmd("INCR")
                 .arg(self.ns.key("dead-lettered"))
                 .query_async(&mut conn)
@@ -604,7 +656,7 @@ impl Store {
         invocation.arg(now_ms()).arg(self.retention.as_secs());
         let reply: Vec<String> = self
             .timed(async {
-                let mut conn = self.pool.get().await?;
+                let mut conn = self.conn().await?;
                 Ok(invocation.invoke_async(&mut conn).await?)
             })
             .await?;
@@ -620,6 +672,136 @@ impl Store {
                 .map(CancelOutcome::AlreadyEnded)
                 .ok_or_else(corrupt),
             None => Err(corrupt()),
+        }
+    }
+}
+
+/// What [`Store::hash_encoding`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HashEncoding {
+    /// Redis stores a hash compactly (as a listpack) while each of its values is at most this many bytes.
+    Limit(u64),
+    /// Redis would not say (why).
+    Unknown(String),
+}
+
+impl HashEncoding {
+    /// What an operator should hear at start-up, if anything: ended jobs hold values up to
+    /// [`crate::RESULT_LIMIT`] bytes, so a lower limit stores them at about three times the memory.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Self::Limit(limit) if *limit < RECOMMENDED_HASH_MAX_LISTPACK_VALUE => Some(format!(
+                "Redis's hash-max-listpack-value is {limit}: job records with a longer value (history, \
+                 output, arguments) are stored as hashtables, about 3 times the memory of a listpack; \
+                 set hash-max-listpack-value {RECOMMENDED_HASH_MAX_LISTPACK_VALUE} in redis.conf (see \
+                 docs/deployment.md)"
+            )),
+            Self::Limit(_) | Self::Unknown(_) => None,
+        }
+    }
+}
+
+/// The process's one Redis connection: a [`ConnectionManager`], one multiplexed connection that carries
+/// every operation, concurrent ones pipelined, and that reconnects by itself when a request finds it
+/// dropped (a Redis restart).
+///
+/// It is opened by the first operation, not at start, so a process can start while Redis is down. One
+/// caller at a time connects and the others wait for that attempt; after a failed attempt the next
+/// waits out a backoff, and meanwhile every operation fails at once with [`StoreError::Reconnecting`],
+/// instead of each queueing behind a connect or hammering a Redis that is coming back. When the
+/// manager's own reconnect fails (Redis is down, not restarting), the manager is dropped and this takes
+/// over again.
+struct Link {
+    client: Client,
+    /// The live connection, read on every operation; held only to clone or replace it.
+    manager: std::sync::Mutex<Option<ConnectionManager>>,
+    /// Held by the one caller that connects.
+    connecting: tokio::sync::Mutex<Backoff>,
+}
+
+#[derive(Debug)]
+struct Backoff {
+    /// No connect is tried before this.
+    next_try: Option<tokio::time::Instant>,
+    delay: Duration,
+}
+
+impl Link {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            manager: std::sync::Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(Backoff {
+                next_try: None,
+                delay: FIRST_BACKOFF,
+            }),
+        }
+    }
+
+    fn config() -> ConnectionManagerConfig {
+        // One attempt per reconnect: while Redis is down, operations should fail at once rather than
+        // wait on the manager's retries; the backoff here paces the attempts instead.
+        ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+    }
+
+    fn live(&self) -> Option<ConnectionManager> {
+        self.manager
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Drops the connection: the next operation opens a new one.
+    fn forget(&self) {
+        *self
+            .manager
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    async fn get(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(manager) = self.live() {
+            return Ok(manager);
+        }
+        let mut backoff = self.connecting.lock().await;
+        // Someone may have connected while this caller waited for the lock.
+        if let Some(manager) = self.live() {
+            return Ok(manager);
+        }
+        let now = tokio::time::Instant::now();
+        if let Some(next_try) = backoff.next_try.filter(|&at| at > now) {
+            return Err(StoreError::Reconnecting(format!(
+                "the last attempt failed; next in {:?}",
+                next_try - now
+            )));
+        }
+        match ConnectionManager::new_with_config(self.client.clone(), Self::config()).await {
+            Ok(manager) => {
+                if backoff.next_try.is_some() {
+                    tracing::info!("connected to Redis again");
+                }
+                backoff.next_try = None;
+                backoff.delay = FIRST_BACKOFF;
+                *self
+                    .manager
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(manager.clone());
+                Ok(manager)
+            }
+            Err(error) => {
+                backoff.next_try = Some(tokio::time::Instant::now() + backoff.delay);
+                // Once per outage at warn: the attempts every 2 s after it would flood the log.
+                if backoff.delay == FIRST_BACKOFF {
+                    tracing::warn!(%error, "cannot connect to Redis; trying again with backoff");
+                } else {
+                    tracing::debug!(%error, retry_in = ?backoff.delay, "cannot connect to Redis");
+                }
+                backoff.delay = (backoff.delay * 2).min(MAX_BACKOFF);
+                Err(StoreError::Connect(error))
+            }
         }
     }
 }
@@ -649,4 +831,31 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_below_the_recommendation_is_worth_a_warning() {
+        let warning = HashEncoding::Limit(64).warning().expect("a warning");
+        assert!(warning.contains("is 64"), "{warning}");
+        assert!(
+            warning.contains("hash-max-listpack-value 65536"),
+            "{warning}"
+        );
+        assert!(warning.contains("docs/deployment.md"), "{warning}");
+        assert!(HashEncoding::Limit(65_535).warning().is_some());
+    }
+
+    #[test]
+    fn the_recommended_limit_or_more_or_an_unknown_one_is_not() {
+        assert_eq!(HashEncoding::Limit(65_536).warning(), None);
+        assert_eq!(HashEncoding::Limit(1 << 20).warning(), None);
+        assert_eq!(
+            HashEncoding::Unknown("ERR unknown command 'CONFIG'".to_owned()).warning(),
+            None
+        );
+    }
 }

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use deadpool_redis::redis;
 use lapin::options::QueueDeleteOptions;
 use lapin::{Connection, ConnectionProperties};
 

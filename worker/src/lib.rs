@@ -45,7 +45,6 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         &config.connection.redis_url,
         ns.clone(),
         config.connection.retention,
-        usize::from(config.connection.redis_pool_size),
     )
     .context("bad setting HOPPER_REDIS_URL")?;
     let leftovers = Leftovers::open(&config.log_dir, &config.worker_id, config.kill_grace)

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deadpool_redis::redis;
 use hopper_common::{JobSpec, JobState, Namespace, Publisher, QueueName, Store};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -46,7 +45,7 @@ async fn run_and_stop(ns: Namespace) {
             .expect("start hopper-worker"),
     );
 
-    let store = Store::new(REDIS, ns.clone(), Duration::from_secs(600), 2).expect("store");
+    let store = Store::new(REDIS, ns.clone(), Duration::from_secs(600)).expect("store");
     let spec = JobSpec {
         threads: 1,
         queues: vec![QueueName::parse("default").expect("queue")],

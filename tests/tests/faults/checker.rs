@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use deadpool_redis::redis;
 use serde_json::Value;
 
 use crate::gsvar::Gsvar;

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use deadpool_redis::redis;
 use tokio::process::{Child, Command};
 
 use crate::wait::{DEADLINE, eventually, free_port};

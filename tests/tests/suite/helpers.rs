@@ -10,7 +10,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Parser;
-use deadpool_redis::redis;
 use hopper_api::{ApiConfig, AppState};
 use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
 use hopper_worker::WorkerConfig;
@@ -105,8 +104,7 @@ impl TestEnv {
         let logs = root.path().join("logs");
         std::fs::create_dir_all(&work).expect("work dir");
         let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("megsap/src/Pipelines");
-        let store =
-            Store::new(&redis_url(), ns.clone(), Duration::from_secs(3600), 4).expect("store");
+        let store = Store::new(&redis_url(), ns.clone(), Duration::from_secs(3600)).expect("store");
         Self {
             ns,
             _root: root,

@@ -1,8 +1,12 @@
 //! Store transitions that the HTTP tests cannot reach deterministically.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use hopper_common::{Claim, Claimant, JobSpec, JobState, QueueName};
+use hopper_common::{
+    Claim, Claimant, HashEncoding, JobSpec, JobState, Namespace, QueueName, Store, StoreError,
+};
+use hopper_tests::redis_url;
 
 use crate::helpers::TestEnv;
 
@@ -77,4 +81,55 @@ async fn claim_repeats_for_its_own_token_only() {
     assert_eq!(other, Claim::NotQueued(JobState::Running));
     let job = env.store.get(&id).await.expect("get").expect("job");
     assert_eq!(job.attempts, 1, "a repeated claim is not a new attempt");
+}
+
+/// The start-up check reads Redis's `hash-max-listpack-value`, the same value `CONFIG GET` shows
+/// (read only: the shared server's configuration is left alone).
+#[tokio::test]
+async fn hash_encoding_reads_the_listpack_limit() {
+    let env = TestEnv::new();
+    let client = redis::Client::open(redis_url()).expect("Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis");
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("hash-max-listpack-value")
+        .query_async(&mut conn)
+        .await
+        .expect("CONFIG GET");
+    let limit: u64 = pair[1].parse().expect("a number");
+    assert_eq!(
+        env.store.hash_encoding().await.expect("hash_encoding"),
+        HashEncoding::Limit(limit)
+    );
+}
+
+/// A store whose Redis is down is made without connecting; its first operation fails trying to
+/// connect, and the next ones fail at once, without a connect each, until the backoff is over.
+#[tokio::test]
+async fn a_store_without_redis_fails_fast_and_backs_off() {
+    // A port nobody listens on: connects are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let ns = Namespace::parse("nobody").expect("namespace");
+    let store = Store::new(
+        &format!("redis://127.0.0.1:{port}"),
+        ns,
+        Duration::from_secs(60),
+    )
+    .expect("a store, without connecting");
+    let first = store.ping().await.expect_err("Redis is down");
+    assert!(matches!(first, StoreError::Connect(_)), "{first}");
+    assert!(first.to_string().contains("HOPPER_REDIS_URL"), "{first}");
+    let failed_at = Instant::now();
+    let next = store.hash_encoding().await.expect_err("Redis is down");
+    // The first backoff is 100 ms; a machine too busy to ask again within it proves nothing here.
+    if failed_at.elapsed() < Duration::from_millis(100) {
+        assert!(matches!(next, StoreError::Reconnecting(_)), "{next}");
+    }
 }
