@@ -1,24 +1,81 @@
 //! GSvar's requests as a client sends them: `POST /qe` with a JSON body carrying the action and the token.
+//!
+//! Each simulated client sends over a keep-alive HTTP/1.1 connection of its own, as GSvar instances
+//! and `wrk` do, made with hyper directly. The load generator shares the machine with what it measures,
+//! so every microsecond it spends is one Hopper cannot: reqwest's pooling, redirect and timeout layers
+//! cost about as much CPU per request as the API node's whole answer did. Idle connections wait in a
+//! stack; a request takes one (or opens one) and puts it back when its reply has been read.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::json;
 
 use crate::Settings;
 
-/// One HTTP client shared by all simulated clients; reqwest keeps one connection per concurrent request.
+/// Longest wait for one reply: a request that takes longer is counted as failed.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared by all simulated clients; cloning is cheap.
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
-    http: reqwest::Client,
-    endpoint: String,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// `host:port` to connect to.
+    address: String,
+    /// The `/qe` endpoint, as sent in the request line.
+    endpoint: Uri,
+    /// For the `Host` header.
+    authority: String,
     token: String,
     /// The submit body is the same for every job, so it is encoded once.
-    submit_body: Arc<Vec<u8>>,
+    submit_body: Bytes,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+}
+
+/// The fields of GSvar's replies the bench reads.
+#[derive(Debug, Deserialize)]
+struct Reply<'a> {
+    #[serde(default)]
+    exit_code: Option<i64>,
+    #[serde(default, borrow)]
+    qe_job_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
 }
 
 impl Client {
     pub(crate) fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let base: Uri = settings
+            .url
+            .parse()
+            .with_context(|| format!("--url {} is not a URL", settings.url))?;
+        if base.scheme_str() != Some("http") {
+            bail!(
+                "--url {} must be plain http://host:port (an API node, not a TLS load balancer)",
+                settings.url
+            );
+        }
+        let authority = base
+            .authority()
+            .with_context(|| format!("--url {} has no host", settings.url))?
+            .to_string();
+        let address = match base.port_u16() {
+            Some(_) => authority.clone(),
+            None => format!("{authority}:80"),
+        };
+        let endpoint: Uri = format!("{}/qe", base.path().trim_end_matches('/')).parse()?;
         let submit_body = serde_json::to_vec(&json!({
             "action": "submit",
             "token": settings.token,
@@ -29,12 +86,14 @@ impl Client {
             "working_directory": settings.work_dir,
         }))?;
         Ok(Self {
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()?,
-            endpoint: format!("{}/qe", settings.url.trim_end_matches('/')),
-            token: settings.token.clone(),
-            submit_body: Arc::new(submit_body),
+            inner: Arc::new(Inner {
+                address,
+                endpoint,
+                authority,
+                token: settings.token.clone(),
+                submit_body: submit_body.into(),
+                idle: Mutex::new(Vec::new()),
+            }),
         })
     }
 
@@ -46,42 +105,102 @@ impl Client {
 
     /// Submits one job; its id once the API has answered 200 with exit code 0.
     pub(crate) async fn submit(&self) -> anyhow::Result<String> {
-        let reply = self.post(self.submit_body.as_ref().clone()).await?;
-        if reply["exit_code"] != 0 {
-            bail!("submit refused: {reply}");
+        let text = self.post(self.inner.submit_body.clone()).await?;
+        let reply = parse(&text)?;
+        if reply.exit_code != Some(0) {
+            bail!("submit refused: {}", String::from_utf8_lossy(&text));
         }
-        match reply["qe_job_id"].as_str() {
-            Some(id) if !id.is_empty() => Ok(id.to_owned()),
-            _ => bail!("submit reply without a job id: {reply}"),
+        match reply.qe_job_id {
+            Some(id) if !id.is_empty() => Ok(id.into_owned()),
+            _ => bail!(
+                "submit reply without a job id: {}",
+                String::from_utf8_lossy(&text)
+            ),
         }
     }
 
     /// Asks for one job's status; the `status` GSvar would read (`started`, `finished` or `error`).
     pub(crate) async fn update(&self, id: &str) -> anyhow::Result<String> {
         let body = serde_json::to_vec(&json!({
-            "action": "update", "token": self.token, "qe_job_id": id, "qe_job_queue": ""
+            "action": "update", "token": self.inner.token, "qe_job_id": id, "qe_job_queue": ""
         }))?;
-        let reply = self.post(body).await?;
-        reply["status"]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("update reply without a status: {reply}"))
+        let text = self.post(body.into()).await?;
+        parse(&text)?.status.map(Cow::into_owned).with_context(|| {
+            format!(
+                "update reply without a status: {}",
+                String::from_utf8_lossy(&text)
+            )
+        })
     }
 
-    async fn post(&self, body: Vec<u8>) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+    async fn post(&self, body: Bytes) -> anyhow::Result<Bytes> {
+        let inner = &self.inner;
+        let mut connection = match self.idle() {
+            Some(connection) => connection,
+            None => self.connect().await?,
+        };
+        let request = Request::post(inner.endpoint.clone())
+            .header(hyper::header::HOST, inner.authority.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))?;
+        let exchange = async {
+            let response = connection.send_request(request).await?;
+            let status = response.status();
+            let text = response.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, text))
+        };
+        let (status, text) = tokio::time::timeout(REPLY_TIMEOUT, exchange)
             .await
-            .with_context(|| format!("POST {}", self.endpoint))?;
-        let status = response.status();
-        let text = response.text().await?;
+            .with_context(|| format!("POST {}: no reply within {REPLY_TIMEOUT:?}", inner.endpoint))?
+            .with_context(|| format!("POST {} to {}", inner.endpoint, inner.address))?;
+        // Only a connection that answered in full goes back; a broken one is dropped.
+        inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(connection);
         if !status.is_success() {
-            bail!("POST {} answered {status}: {text}", self.endpoint);
+            bail!(
+                "POST {} answered {status}: {}",
+                inner.endpoint,
+                String::from_utf8_lossy(&text)
+            );
         }
-        serde_json::from_str(&text).with_context(|| format!("reply is not JSON: {text}"))
+        Ok(text)
     }
+
+    fn idle(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some(connection) = idle.pop() {
+            if !connection.is_closed() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let address = &self.inner.address;
+        let stream = tokio::net::TcpStream::connect(address)
+            .await
+            .with_context(|| format!("cannot connect to {address}"))?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .with_context(|| format!("HTTP handshake with {address}"))?;
+        tokio::spawn(async move {
+            // Ends when the sender is dropped or the server closes the connection.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+}
+
+fn parse(text: &[u8]) -> anyhow::Result<Reply<'_>> {
+    serde_json::from_slice(text)
+        .with_context(|| format!("reply is not JSON: {}", String::from_utf8_lossy(text)))
 }

@@ -239,6 +239,66 @@ pub struct Job {
     pub history: Vec<Attempt>,
 }
 
+/// What a status reply needs of a job, and no more. Polling is by far the most frequent request (GSvar
+/// asks about every job it knows, over and over), so it reads just these fields with one `HMGET`: the
+/// spec and the attempt history are neither sent by Redis nor parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobStatus {
+    pub id: JobId,
+    pub state: JobState,
+    pub cancel_requested: bool,
+    /// The queue it runs or ran in, once claimed.
+    pub queue: Option<QueueName>,
+    pub host: Option<String>,
+    pub note: Option<String>,
+    pub output: String,
+    pub failure: Option<Failure>,
+}
+
+impl JobStatus {
+    /// The hash fields read, in the order [`JobStatus::from_values`] expects them.
+    pub(crate) const FIELDS: [&'static str; 10] = [
+        "state",
+        "cancel",
+        "queue",
+        "host",
+        "note",
+        "output",
+        "reason",
+        "exit_code",
+        "signal",
+        "message",
+    ];
+
+    /// `None` if the job has no state: it does not exist.
+    pub(crate) fn from_values(
+        id: JobId,
+        values: Vec<Option<String>>,
+    ) -> Result<Option<Self>, StoreError> {
+        let mut fields: HashMap<String, String> = Self::FIELDS
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| Some(((*name).to_owned(), value?)))
+            .collect();
+        let Some(state) = fields.remove("state") else {
+            return Ok(None);
+        };
+        let state = JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job {id}: unknown state '{state}'")))?;
+        let text = |field: &str| fields.get(field).filter(|v| !v.is_empty()).cloned();
+        Ok(Some(Self {
+            state,
+            cancel_requested: fields.get("cancel").is_some_and(|v| v == "1"),
+            queue: text("queue").and_then(|q| QueueName::parse(&q).ok()),
+            host: text("host"),
+            note: text("note"),
+            failure: Failure::from_fields(&fields),
+            output: fields.remove("output").unwrap_or_default(),
+            id,
+        }))
+    }
+}
+
 /// One ended attempt at running a job, as recorded in the job's `history` field (a JSON array).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {

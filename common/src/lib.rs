@@ -23,7 +23,7 @@ pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
 };
 pub use error::{BrokerError, StoreError};
-pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState};
+pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus};
 pub use namespace::Namespace;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;

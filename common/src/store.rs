@@ -19,7 +19,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
 use crate::{
-    Claim, Ending, Failure, Job, JobId, JobSpec, JobState, Namespace, QueueName, StoreError,
+    Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus, Namespace, QueueName,
+    StoreError,
 };
 
 /// How long one Redis operation may take before the caller gives up and reports Redis unavailable.
@@ -249,6 +250,21 @@ impl Store {
             return Ok(None);
         }
         Job::from_hash(id.clone(), hash).map(Some)
+    }
+
+    /// What a status reply needs of the job (see [`JobStatus`]): one `HMGET`.
+    pub async fn status(&self, id: &JobId) -> Result<Option<JobStatus>, StoreError> {
+        let values: Vec<Option<String>> = self
+            .timed(async {
+                let mut conn = self.conn().await?;
+                Ok(redis::cmd("HMGET")
+                    .arg(self.job_key(id))
+                    .arg(&JobStatus::FIELDS[..])
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        JobStatus::from_values(id.clone(), values)
     }
 
     /// Claims a queued job: the one atomic step that makes a job start once per attempt. Asking again

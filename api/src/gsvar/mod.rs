@@ -100,7 +100,7 @@ async fn update(state: &AppState, raw_id: &str) -> Result<Response, GsvarError> 
     let Ok(id) = JobId::parse(raw_id) else {
         return Ok(Json(UpdateReply::unknown(raw_id)).into_response());
     };
-    let reply = match state.store.get(&id).await.map_err(GsvarError::store)? {
+    let reply = match state.store.status(&id).await.map_err(GsvarError::store)? {
         Some(job) => UpdateReply::of(&job),
         None => UpdateReply::unknown(raw_id),
     };

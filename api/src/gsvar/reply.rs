@@ -5,7 +5,7 @@
 //! string of 1–10 characters. Every reply here is built to pass those checks.
 
 use hopper_common::{
-    Failure, Job, JobId, JobState, QueueName, RESULT_LIMIT, clip_middle, signal_name,
+    Failure, JobId, JobState, JobStatus, QueueName, RESULT_LIMIT, clip_middle, signal_name,
 };
 use serde::Serialize;
 
@@ -62,7 +62,7 @@ impl UpdateReply {
         }
     }
 
-    pub(super) fn of(job: &Job) -> Self {
+    pub(super) fn of(job: &JobStatus) -> Self {
         let queue = job
             .queue
             .as_ref()
@@ -96,7 +96,7 @@ impl UpdateReply {
     }
 }
 
-fn running(job: &Job) -> String {
+fn running(job: &JobStatus) -> String {
     let queue = job.queue.as_ref().map_or("?", |q| q.as_str());
     let host = job.host.as_deref().unwrap_or("?");
     format!("job {} is running in queue {queue} on {host}", job.id)

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hopper_common::{
-    Claim, Claimant, HashEncoding, JobSpec, JobState, Namespace, QueueName, Store, StoreError,
+    Claim, Claimant, Ending, Failure, HashEncoding, JobSpec, JobState, Namespace, QueueName, Store,
+    StoreError,
 };
 use hopper_tests::redis_url;
 
@@ -81,6 +82,55 @@ async fn claim_repeats_for_its_own_token_only() {
     assert_eq!(other, Claim::NotQueued(JobState::Running));
     let job = env.store.get(&id).await.expect("get").expect("job");
     assert_eq!(job.attempts, 1, "a repeated claim is not a new attempt");
+}
+
+/// A status read (the few fields an update reply needs, one HMGET) says what the whole record says, for
+/// a queued, a running and a failed job, and nothing for an unknown one.
+#[tokio::test]
+async fn status_agrees_with_the_whole_record() {
+    let env = TestEnv::new();
+    let queue = QueueName::parse("default").expect("queue");
+    let agrees = |id| {
+        let store = env.store.clone();
+        async move {
+            let job = store.get(&id).await.expect("get").expect("job");
+            let status = store.status(&id).await.expect("status").expect("status");
+            assert_eq!(
+                (
+                    status.state,
+                    status.cancel_requested,
+                    &status.queue,
+                    &status.host
+                ),
+                (job.state, job.cancel_requested, &job.queue, &job.host)
+            );
+            assert_eq!(
+                (&status.note, &status.output, &status.failure),
+                (&job.note, &job.output, &job.failure)
+            );
+            status
+        }
+    };
+    let id = env.store.create(&spec()).await.expect("create");
+    assert_eq!(agrees(id.clone()).await.state, JobState::Queued);
+    env.store
+        .claim(&id, &claimant("token-1"), &queue, 1, Some("a note"))
+        .await
+        .expect("claim");
+    let running = agrees(id.clone()).await;
+    assert_eq!(running.host.as_deref(), Some("host"));
+    assert_eq!(running.note.as_deref(), Some("a note"));
+    let ending = Ending {
+        failure: Some(Failure::Exit(3)),
+        output: "the tail".into(),
+    };
+    env.store.finish(&id, "w1", &ending).await.expect("finish");
+    let failed = agrees(id.clone()).await;
+    assert_eq!(failed.failure, Some(Failure::Exit(3)));
+    assert_eq!(failed.output, "the tail");
+
+    let unknown = hopper_common::JobId::parse("999999").expect("id");
+    assert!(env.store.status(&unknown).await.expect("status").is_none());
 }
 
 /// The start-up check reads Redis's `hash-max-listpack-value`, the same value `CONFIG GET` shows
