@@ -380,7 +380,13 @@ async fn run_order(
                 threads,
             };
             let ending = shared.runner.run(assignment, &cancel, &stop).await;
+            // The script and all it started are gone, so its slots are free: the next job's consumer
+            // opens while this end is being recorded. The job stays held until then, so heartbeats
+            // do not take its claim for a stranded one.
+            let _ = done.send(Event::JobDone { threads });
             record(&shared, &job, &ending, &give_up).await;
+            shared.running.remove(&job);
+            return;
         }
         Some(Claim::NotQueued(state)) => {
             tracing::debug!(%state, "job is no longer queued; message dropped");
