@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use deadpool_redis::redis;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 
@@ -123,25 +122,27 @@ async fn publish_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
 }
 
 async fn hset_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
-    let mut config = deadpool_redis::Config::from_url(&settings.redis_url);
-    config.pool = Some(deadpool_redis::PoolConfig::new(settings.clients));
-    let pool = config
-        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+    // One multiplexed connection, as Hopper uses, so the ceiling is what Hopper's way of talking to
+    // Redis allows: concurrent requests share it and are pipelined.
+    let client = redis::Client::open(settings.redis_url.as_str())
         .with_context(|| format!("bad --redis-url {}", settings.redis_url))?;
+    let connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .context("cannot reach Redis")?;
     let key: Arc<str> = format!(
         "{}:bench-ceiling-{}",
         settings.namespace,
         uuid::Uuid::new_v4().simple()
     )
     .into();
-    let (writer, hash) = (pool.clone(), key.clone());
+    let (writer, hash) = (connection.clone(), key.clone());
     let outcome = load::run(
         settings.clients,
         Until::Elapsed(settings.duration),
         move |n| {
-            let (pool, key) = (writer.clone(), hash.clone());
+            let (mut conn, key) = (writer.clone(), hash.clone());
             async move {
-                let mut conn = pool.get().await.context("cannot reach Redis")?;
                 // A bounded set of fields keeps the hash small however long the run.
                 let _: u64 = redis::cmd("HSET")
                     .arg(key.as_ref())
@@ -154,7 +155,7 @@ async fn hset_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
         },
     )
     .await;
-    let mut conn = pool.get().await.context("cannot reach Redis")?;
+    let mut conn = connection;
     let _: u64 = redis::cmd("DEL")
         .arg(key.as_ref())
         .query_async(&mut conn)

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use deadpool_redis::redis;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::OnceCell;
 
 use crate::Settings;
 
@@ -24,7 +25,9 @@ const WINDOW: usize = 256;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Jobs {
-    pool: deadpool_redis::Pool,
+    client: redis::Client,
+    /// One multiplexed connection, as Hopper itself uses: concurrent requests share it, pipelined.
+    connection: OnceCell<MultiplexedConnection>,
     ns: String,
 }
 
@@ -44,18 +47,23 @@ impl JobTimes {
 
 impl Jobs {
     pub(crate) fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = deadpool_redis::Config::from_url(&settings.redis_url)
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        let client = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("bad --redis-url {}", settings.redis_url))?;
         Ok(Self {
-            pool,
+            client,
+            connection: OnceCell::new(),
             ns: settings.namespace.clone(),
         })
     }
 
     /// The connections to Hopper's Redis, for scenarios that read or write it beyond job stamps.
-    pub(crate) fn pool(&self) -> &deadpool_redis::Pool {
-        &self.pool
+    pub(crate) async fn conn(&self) -> anyhow::Result<MultiplexedConnection> {
+        let connection = self
+            .connection
+            .get_or_try_init(|| self.client.get_multiplexed_async_connection())
+            .await
+            .context("cannot reach Redis")?;
+        Ok(connection.clone())
     }
 
     /// Hopper's namespace: the prefix of every key.
@@ -70,7 +78,7 @@ impl Jobs {
 
     /// The state and stamps of each job, in the order of `ids`.
     pub(crate) async fn times(&self, ids: &[String]) -> anyhow::Result<Vec<JobTimes>> {
-        let mut conn = self.pool.get().await.context("cannot reach Redis")?;
+        let mut conn = self.conn().await?;
         let mut times = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let mut pipe = redis::pipe();

@@ -23,9 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use deadpool_redis::redis;
 
-use crate::jobs::CHUNK;
+use crate::jobs::{CHUNK, Jobs};
 use crate::load::Outcome;
 use crate::report::Report;
 use crate::{Bench, status};
@@ -65,11 +64,11 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
         bail!("polling the real jobs failed before the fill, so there is no baseline: {error}");
     }
 
-    let pool = bench.jobs.pool();
+    let jobs = &bench.jobs;
     let template = template(bench, &real[0]).await?;
     let count = settings.scale_jobs as u64;
-    let used_before = check_room(pool, &template, count).await?;
-    let mut conn = pool.get().await.context("cannot reach Redis")?;
+    let used_before = check_room(jobs, &template, count).await?;
+    let mut conn = jobs.conn().await?;
     let last: u64 = redis::cmd("INCRBY")
         .arg(format!("{}:job-id", bench.jobs.namespace()))
         .arg(count)
@@ -82,7 +81,7 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     // From here on keys may exist: whatever happens, they are deleted below.
     let outcome = fill_and_poll(bench, &template, filled.clone(), &real).await;
     let deleted = delete(bench, filled.clone()).await;
-    let freed = wait_freed(pool).await;
+    let freed = wait_freed(jobs).await;
 
     let ((took, used_after, after), deleted) = match (outcome, deleted) {
         (Ok(outcome), Ok(deleted)) => (outcome, deleted),
@@ -144,12 +143,7 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
 /// Reads the real finished job `id` as the fill's template.
 async fn template(bench: &Bench, id: &str) -> anyhow::Result<Template> {
     let key = bench.jobs.key(id);
-    let mut conn = bench
-        .jobs
-        .pool()
-        .get()
-        .await
-        .context("cannot reach Redis")?;
+    let mut conn = bench.jobs.conn().await?;
     let (fields, ttl_ms, bytes): (Fields, i64, Option<u64>) = redis::pipe()
         .cmd("HGETALL")
         .arg(&key)
@@ -176,12 +170,8 @@ async fn template(bench: &Bench, id: &str) -> anyhow::Result<Template> {
 
 /// Refuses a fill that would not fit under Redis's `maxmemory` (when one is set); Redis's `used_memory`
 /// before it.
-async fn check_room(
-    pool: &deadpool_redis::Pool,
-    template: &Template,
-    count: u64,
-) -> anyhow::Result<u64> {
-    let (used, maxmemory) = memory(pool).await?;
+async fn check_room(jobs: &Jobs, template: &Template, count: u64) -> anyhow::Result<u64> {
+    let (used, maxmemory) = memory(jobs).await?;
     let needed = count.saturating_mul(template.bytes + KEY_OVERHEAD);
     if maxmemory > 0 && used.saturating_add(needed) > maxmemory {
         let mib = |bytes: u64| bytes / (1024 * 1024);
@@ -229,7 +219,7 @@ async fn fill_and_poll(
     .await
     .context("filling Redis with finished jobs failed")?;
     let took = started.elapsed();
-    let (used, _) = memory(bench.jobs.pool()).await?;
+    let (used, _) = memory(&bench.jobs).await?;
 
     let (real, first, count) = (real.clone(), ids.start, ids.end - ids.start);
     let after = status::poll(bench, move |n| {
@@ -277,12 +267,7 @@ where
     let next = Arc::new(AtomicU64::new(ids.start));
     let mut tasks = Vec::with_capacity(WRITERS);
     for _ in 0..WRITERS {
-        let (pool, next, build, end) = (
-            bench.jobs.pool().clone(),
-            next.clone(),
-            build.clone(),
-            ids.end,
-        );
+        let (jobs, next, build, end) = (bench.jobs.clone(), next.clone(), build.clone(), ids.end);
         tasks.push(tokio::spawn(async move {
             let (mut sum, mut failed, mut first_error) = (0, 0, None);
             loop {
@@ -292,7 +277,7 @@ where
                 }
                 let pipe = build(start..(start + CHUNK as u64).min(end));
                 let replies: anyhow::Result<Vec<u64>> = async {
-                    let mut conn = pool.get().await.context("cannot reach Redis")?;
+                    let mut conn = jobs.conn().await?;
                     Ok(pipe.query_async(&mut conn).await?)
                 }
                 .await;
@@ -324,10 +309,10 @@ where
 
 /// Waits until Redis has freed what `UNLINK` handed to its background thread
 /// (`lazyfree_pending_objects` in `INFO memory` is 0), so the next scenario is not measured against it.
-async fn wait_freed(pool: &deadpool_redis::Pool) -> anyhow::Result<()> {
+async fn wait_freed(jobs: &Jobs) -> anyhow::Result<()> {
     let deadline = Instant::now() + FREE_WAIT;
     loop {
-        let info = info_memory(pool).await?;
+        let info = info_memory(jobs).await?;
         if field(&info, "lazyfree_pending_objects").unwrap_or(0) == 0 {
             return Ok(());
         }
@@ -342,15 +327,15 @@ async fn wait_freed(pool: &deadpool_redis::Pool) -> anyhow::Result<()> {
 }
 
 /// Redis's `used_memory` and `maxmemory` (0: no limit), in bytes.
-async fn memory(pool: &deadpool_redis::Pool) -> anyhow::Result<(u64, u64)> {
-    let info = info_memory(pool).await?;
+async fn memory(jobs: &Jobs) -> anyhow::Result<(u64, u64)> {
+    let info = info_memory(jobs).await?;
     let used = field(&info, "used_memory")
         .with_context(|| format!("INFO memory has no used_memory: {info}"))?;
     Ok((used, field(&info, "maxmemory").unwrap_or(0)))
 }
 
-async fn info_memory(pool: &deadpool_redis::Pool) -> anyhow::Result<String> {
-    let mut conn = pool.get().await.context("cannot reach Redis")?;
+async fn info_memory(jobs: &Jobs) -> anyhow::Result<String> {
+    let mut conn = jobs.conn().await?;
     Ok(redis::cmd("INFO")
         .arg("memory")
         .query_async(&mut conn)

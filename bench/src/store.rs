@@ -19,8 +19,7 @@
 //! `hashtable` rather than a compact `listpack`: any field over `hash-max-listpack-value` (64 bytes by
 //! default) makes the whole hash a hashtable, which costs several times more per field.
 
-use anyhow::{Context, bail};
-use deadpool_redis::redis;
+use anyhow::bail;
 
 use crate::jobs::CHUNK;
 use crate::report::Report;
@@ -90,12 +89,7 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
 
 /// The footprint of each job's hash, in the order of `ids`.
 async fn measure(bench: &Bench, ids: &[String]) -> anyhow::Result<Vec<Footprint>> {
-    let mut conn = bench
-        .jobs
-        .pool()
-        .get()
-        .await
-        .context("cannot reach Redis")?;
+    let mut conn = bench.jobs.conn().await?;
     let mut footprints = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let mut pipe = redis::pipe();
@@ -133,12 +127,7 @@ async fn measure(bench: &Bench, ids: &[String]) -> anyhow::Result<Vec<Footprint>
 
 /// How many of the jobs are still members of their last worker's job set or of the requeue set.
 async fn leftover_memberships(bench: &Bench, ids: &[String]) -> anyhow::Result<usize> {
-    let mut conn = bench
-        .jobs
-        .pool()
-        .get()
-        .await
-        .context("cannot reach Redis")?;
+    let mut conn = bench.jobs.conn().await?;
     let ns = bench.jobs.namespace();
     let mut left = 0;
     for chunk in ids.chunks(CHUNK) {
