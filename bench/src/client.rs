@@ -135,10 +135,7 @@ impl Client {
 
     async fn post(&self, body: Bytes) -> anyhow::Result<Bytes> {
         let inner = &self.inner;
-        let mut connection = match self.idle() {
-            Some(connection) => connection,
-            None => self.connect().await?,
-        };
+        let mut connection = self.connection().await?;
         let request = Request::post(inner.endpoint.clone())
             .header(hyper::header::HOST, inner.authority.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -169,18 +166,23 @@ impl Client {
         Ok(text)
     }
 
-    fn idle(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self
-            .inner
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        while let Some(connection) = idle.pop() {
-            if !connection.is_closed() {
-                return Some(connection);
+    /// An idle connection ready for a request, or a new one. A connection goes back to the stack as soon
+    /// as its reply has been read, which can be a moment before hyper is ready to send on it again.
+    async fn connection(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        while let Some(mut connection) = self.idle() {
+            if connection.ready().await.is_ok() {
+                return Ok(connection);
             }
         }
-        None
+        self.connect().await
+    }
+
+    fn idle(&self) -> Option<SendRequest<Full<Bytes>>> {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
     }
 
     async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
