@@ -380,9 +380,11 @@ async fn run_order(
                 threads,
             };
             let ending = shared.runner.run(assignment, &cancel, &stop).await;
+            // From here the end is this task's to record; the heartbeat's checks leave the job alone.
+            shared.running.mark_ending(&job);
             // The script and all it started are gone, so its slots are free: the next job's consumer
-            // opens while this end is being recorded. The job stays held until then, so heartbeats
-            // do not take its claim for a stranded one.
+            // opens while this end is being recorded. The job stays held until then, so a second copy
+            // of it is still refused.
             let _ = done.send(Event::JobDone { threads });
             record(&shared, &job, &ending, &give_up).await;
             shared.running.remove(&job);

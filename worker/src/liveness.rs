@@ -66,6 +66,10 @@ impl Liveness {
         let ids: Vec<_> = held.iter().map(|(job, _)| job.clone()).collect();
         let records = self.store.holders(&ids).await?;
         for ((job, claimed), record) in held.into_iter().zip(records) {
+            if !self.running.still_running(&job) {
+                // It ended while Redis was being read: its task records the end.
+                continue;
+            }
             let ours = record.worker.as_deref() == Some(self.worker_id.as_str());
             match record.state {
                 _ if record.cancel_requested => {

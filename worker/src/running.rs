@@ -17,6 +17,9 @@ struct Held {
     cancel: CancellationToken,
     /// Set once the claim succeeded: where the job runs, and with how many slots.
     claimed: Option<Claimed>,
+    /// Set once the script has ended: the job task is recording the end, and nothing else may act on
+    /// the job's record meanwhile.
+    ending: bool,
 }
 
 /// A job this worker has claimed and runs.
@@ -43,6 +46,7 @@ impl Running {
                 let held = entry.insert(Held {
                     cancel: CancellationToken::new(),
                     claimed: None,
+                    ending: false,
                 });
                 Some(held.cancel.clone())
             }
@@ -56,12 +60,29 @@ impl Running {
         }
     }
 
-    /// The jobs claimed and running here.
+    /// The script of `job` has ended; its end is being recorded.
+    pub(crate) fn mark_ending(&self, job: &JobId) {
+        if let Some(held) = self.map().get_mut(job) {
+            held.ending = true;
+        }
+    }
+
+    /// The jobs claimed and running here, their ends not yet being recorded.
     pub(crate) fn claimed(&self) -> Vec<(JobId, Claimed)> {
         self.map()
             .iter()
+            .filter(|(_, held)| !held.ending)
             .filter_map(|(job, held)| Some((job.clone(), held.claimed.clone()?)))
             .collect()
+    }
+
+    /// Whether `job` is still claimed and running here, its end not yet being recorded. Asked again
+    /// after reading Redis: a job whose end was recorded in between must be left alone, because its
+    /// record (ended, or queued again for another try) no longer says what this worker does.
+    pub(crate) fn still_running(&self, job: &JobId) -> bool {
+        self.map()
+            .get(job)
+            .is_some_and(|held| held.claimed.is_some() && !held.ending)
     }
 
     pub(crate) fn remove(&self, job: &JobId) {
@@ -78,5 +99,30 @@ impl Running {
             .get(job)
             .map(|held| held.cancel.cancel())
             .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job whose script has ended is no longer offered to the heartbeat's checks, though it is still
+    /// held (a second copy of it is still refused) until its end is recorded.
+    #[test]
+    fn ending_jobs_are_left_to_their_task() {
+        let running = Running::default();
+        let job = JobId::parse("7").expect("id");
+        running.insert(job.clone()).expect("new");
+        let claimed = Claimed {
+            queue: QueueName::parse("q").expect("queue"),
+            threads: 1,
+        };
+        running.mark_claimed(&job, claimed.clone());
+        assert_eq!(running.claimed(), vec![(job.clone(), claimed)]);
+        assert!(running.still_running(&job));
+        running.mark_ending(&job);
+        assert!(running.claimed().is_empty());
+        assert!(!running.still_running(&job));
+        assert!(running.holds(&job) && running.insert(job.clone()).is_none());
     }
 }
