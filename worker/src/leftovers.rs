@@ -7,11 +7,18 @@
 //!   If the worker dies without ending its jobs (kill -9, OOM killer, crash), the pipe closes and the
 //!   guardian ends the groups still listed within the kill grace, well before the worker's heartbeat
 //!   expires (the worker refuses a kill grace longer than that);
-//! - one **file** per running job, `<dir>/<job id>`, holding `<pgid> <leader start time>`, so that a
-//!   worker restarted with the same identity ends whatever its previous run left (the guardian was
-//!   killed too) before it takes any job. The directory lies in the log directory, named after the
-//!   worker, and must be on the host's own disk.
+//! - a **journal**, `<dir>/groups`, to which every group's start (`+<job id> <pgid> <leader start
+//!   time>`) and end (`-<job id>`) is appended, so that a worker restarted with the same identity ends
+//!   whatever its previous run left (the guardian was killed too) before it takes any job. The directory
+//!   lies in the log directory, named after the worker, and must be on the host's own disk.
+//!
+//! The journal is one file appended to, not a file per job: creating and deleting a file for each job
+//! made ext4 search past every recently deleted inode on each creation, and at hundreds of jobs a second
+//! that took more than half of the worker's CPU (docs/performance.md). It is emptied whenever no job
+//! runs and rewritten (to a new file, renamed over it) when it grows long, so it stays small.
 
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -24,8 +31,12 @@ use tokio::time::Instant;
 
 use crate::process_group::ProcessGroup;
 
-/// The lock file's name; job ids are digits, so it cannot clash with a record.
+/// The lock file's name.
 const LOCK: &str = "lock";
+/// The journal's name.
+const JOURNAL: &str = "groups";
+/// Lines after which the journal is rewritten with only the groups still running.
+const REWRITE_AFTER: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Leftovers {
@@ -35,6 +46,17 @@ pub(crate) struct Leftovers {
     _lock: Arc<nix::fcntl::Flock<std::fs::File>>,
     /// The guardian's stdin; closing it (the worker's end, clean or not) lets the guardian act.
     guardian: Arc<Mutex<Option<ChildStdin>>>,
+    journal: Arc<Mutex<Journal>>,
+}
+
+/// The journal file, and what it says now.
+#[derive(Debug, Default)]
+struct Journal {
+    /// Opened for appending at the first record, after [`Leftovers::end_all`] has read the old one.
+    file: Option<File>,
+    /// Running jobs: pgid and leader start time.
+    live: HashMap<String, (i32, u64)>,
+    lines: usize,
 }
 
 impl Leftovers {
@@ -70,6 +92,7 @@ impl Leftovers {
             dir,
             _lock: Arc::new(lock),
             guardian: Arc::new(Mutex::new(stdin)),
+            journal: Arc::default(),
         })
     }
 
@@ -92,41 +115,92 @@ impl Leftovers {
     pub(crate) fn record(&self, job: &JobId, group: ProcessGroup) {
         self.tell_guardian(&format!("+{}\n", group.id()));
         let start = group.leader_start_time().unwrap_or(0);
-        let path = self.dir.join(job.as_str());
-        if let Err(error) = std::fs::write(&path, format!("{} {start}", group.id())) {
-            tracing::warn!(%error, path = %path.display(), "cannot note the job's process group");
-        }
+        let mut journal = self.journal();
+        journal
+            .live
+            .insert(job.as_str().to_owned(), (group.id(), start));
+        let line = format!("+{job} {} {start}\n", group.id());
+        self.append(&mut journal, &line);
     }
 
     /// The job's group has ended.
     pub(crate) fn forget(&self, job: &JobId, group: ProcessGroup) {
         self.tell_guardian(&format!("-{}\n", group.id()));
-        let _ = std::fs::remove_file(self.dir.join(job.as_str()));
+        let mut journal = self.journal();
+        journal.live.remove(job.as_str());
+        if journal.live.is_empty() {
+            // Nothing runs: nothing to remember. Cheaper than appending, and keeps the file empty.
+            if let Some(file) = &journal.file
+                && file.set_len(0).is_ok()
+            {
+                journal.lines = 0;
+                return;
+            }
+        }
+        self.append(&mut journal, &format!("-{job}\n"));
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn append(&self, journal: &mut Journal, line: &str) {
+        let path = self.dir.join(JOURNAL);
+        if journal.lines >= REWRITE_AFTER {
+            match self.rewrite(&journal.live) {
+                Ok(file) => {
+                    journal.file = Some(file);
+                    journal.lines = journal.live.len();
+                    // The rewrite already holds this change.
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "cannot rewrite the journal of process groups");
+                }
+            }
+        }
+        if journal.file.is_none() {
+            match OpenOptions::new().create(true).append(true).open(&path) {
+                Ok(file) => journal.file = Some(file),
+                Err(error) => {
+                    return tracing::warn!(%error, path = %path.display(), "cannot open the journal of process groups");
+                }
+            }
+        }
+        if let Some(file) = &mut journal.file {
+            match file.write_all(line.as_bytes()) {
+                Ok(()) => journal.lines += 1,
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "cannot note a job's process group")
+                }
+            }
+        }
+    }
+
+    /// Writes the running groups to a new journal and renames it over the old one; the new file, open
+    /// for appending.
+    fn rewrite(&self, live: &HashMap<String, (i32, u64)>) -> std::io::Result<File> {
+        let path = self.dir.join(JOURNAL);
+        let next = self.dir.join(format!("{JOURNAL}.next"));
+        let mut text = String::new();
+        for (job, (pgid, start)) in live {
+            text.push_str(&format!("+{job} {pgid} {start}\n"));
+        }
+        std::fs::write(&next, text)?;
+        std::fs::rename(&next, &path)?;
+        OpenOptions::new().append(true).open(&path)
     }
 
     /// Ends every group a previous run left: SIGTERM, then SIGKILL after `grace`. Returns the jobs whose
     /// processes were still there.
     pub(crate) async fn end_all(&self, grace: Duration) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ended = Vec::new();
+        let mut records = read_journal(&self.dir.join(JOURNAL));
+        records.extend(read_record_files(&self.dir));
         let deadline = Instant::now() + grace;
         let mut groups = Vec::new();
-        for entry in entries.flatten() {
-            let job = entry.file_name().to_string_lossy().into_owned();
-            if job == LOCK {
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let _ = std::fs::remove_file(entry.path());
-            let mut fields = text.split_whitespace().map(str::parse::<u64>);
-            let (Some(Ok(pgid)), Some(Ok(start))) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            let Ok(pgid) = i32::try_from(pgid) else {
-                continue;
-            };
+        for (job, (pgid, start)) in records {
             let group = ProcessGroup::from_raw(pgid);
             // A live leader with another start time means the number now belongs to someone else.
             // With the leader gone, Linux does not hand its number out while the group has members,
@@ -136,6 +210,17 @@ impl Leftovers {
             }
             groups.push((job, group));
         }
+        // Whatever happens below, these records have been dealt with.
+        if let Err(error) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(JOURNAL))
+            .and_then(|file| file.set_len(0).map(|()| file))
+            .map(|file| self.journal().file = Some(file))
+        {
+            tracing::warn!(%error, "cannot empty the journal of process groups");
+        }
+        let mut ended = Vec::new();
         for (job, group) in groups {
             if group.end_the_rest(deadline).await {
                 tracing::warn!(
@@ -148,6 +233,54 @@ impl Leftovers {
         }
         ended
     }
+}
+
+/// The groups a journal says are still running, by job.
+fn read_journal(path: &Path) -> HashMap<String, (i32, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut live = HashMap::new();
+    for line in text.lines() {
+        if let Some(job) = line.strip_prefix('-') {
+            live.remove(job);
+        } else if let Some(record) = line.strip_prefix('+') {
+            let mut fields = record.split_whitespace();
+            let (Some(job), Some(pgid), Some(start)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            if let (Ok(pgid), Ok(start)) = (pgid.parse::<i32>(), start.parse::<u64>()) {
+                live.insert(job.to_owned(), (pgid, start));
+            }
+        }
+    }
+    live
+}
+
+/// Records kept as one file per job (`<job id>` holding `<pgid> <leader start time>`), as workers
+/// before the journal wrote them; each is removed once read.
+fn read_record_files(dir: &Path) -> Vec<(String, (i32, u64))> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    for entry in entries.flatten() {
+        let job = entry.file_name().to_string_lossy().into_owned();
+        // Job ids are digits; the lock and the journal are not records.
+        if job.is_empty() || !job.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let _ = std::fs::remove_file(entry.path());
+        let mut fields = text.split_whitespace();
+        if let (Some(Ok(pgid)), Some(Ok(start))) = (
+            fields.next().map(str::parse::<i32>),
+            fields.next().map(str::parse::<u64>),
+        ) {
+            records.push((job, (pgid, start)));
+        }
+    }
+    records
 }
 
 #[cfg(test)]
@@ -196,13 +329,49 @@ mod tests {
         );
         ended.kill().expect("kill");
         ended.wait().expect("wait");
-        // The file record is gone for the forgotten job and kept for the orphan (for a restart).
-        assert!(dir.path().join(".hopper-worker-w1/1").exists());
-        assert!(!dir.path().join(".hopper-worker-w1/2").exists());
+        // The journal keeps the orphan (for a restart), not the forgotten job.
+        let live = read_journal(&dir.path().join(".hopper-worker-w1").join(JOURNAL));
+        assert_eq!(live.keys().collect::<Vec<_>>(), ["1"]);
     }
 
-    /// A restarted worker ends the group a file names, and skips a record whose number now belongs
-    /// to another process (a different leader start time).
+    /// The journal stays short however many jobs pass: it is emptied whenever nothing runs, and
+    /// rewritten with only the running groups when it grows long.
+    #[test]
+    fn journal_stays_short() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("600")
+            .process_group(0)
+            .spawn()
+            .expect("sleep");
+        let group = group_of(&sleeper);
+        let path = dir.path().join(".hopper-worker-w1").join(JOURNAL);
+        let leftovers = Leftovers::open(dir.path(), "w1", Duration::from_secs(1)).expect("open");
+        leftovers.record(&job("1"), group);
+        leftovers.forget(&job("1"), group);
+        assert_eq!(std::fs::read_to_string(&path).expect("journal"), "");
+        leftovers.record(&job("2"), group);
+        for n in 3..(3 + 2 * REWRITE_AFTER) {
+            let id = job(&n.to_string());
+            leftovers.record(&id, group);
+            leftovers.forget(&id, group);
+        }
+        let text = std::fs::read_to_string(&path).expect("journal");
+        assert!(
+            text.lines().count() <= REWRITE_AFTER,
+            "{} lines",
+            text.lines().count()
+        );
+        assert_eq!(read_journal(&path).keys().collect::<Vec<_>>(), ["2"]);
+        leftovers.forget(&job("2"), group);
+        drop(leftovers);
+        sleeper.kill().expect("kill");
+        sleeper.wait().expect("wait");
+    }
+
+    /// A restarted worker ends the group its journal (or a per-job file of an older worker) names,
+    /// skips a group the journal says ended and a record whose number now belongs to another process
+    /// (a different leader start time), and leaves an empty journal.
     #[tokio::test]
     async fn end_all_ends_recorded_groups_and_skips_reused_numbers() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -219,7 +388,11 @@ mod tests {
         let notes = dir.path().join(".hopper-worker-w1");
         std::fs::create_dir_all(&notes).expect("dir");
         let start = group_of(&left).leader_start_time().expect("start time");
-        std::fs::write(notes.join("7"), format!("{} {start}", left.id())).expect("note");
+        let journal = format!(
+            "+7 {pgid} {start}\n+5 {pgid} {start}\n-5\n",
+            pgid = left.id()
+        );
+        std::fs::write(notes.join(JOURNAL), journal).expect("journal");
         std::fs::write(notes.join("8"), format!("{} 1", stranger.id())).expect("note");
         let leftovers = Leftovers::open(dir.path(), "w1", Duration::from_secs(1)).expect("open");
         // A second worker under the same identity on this host is refused before it ends anything.
@@ -239,11 +412,13 @@ mod tests {
         );
         stranger.kill().expect("kill");
         stranger.wait().expect("wait");
-        let names: Vec<_> = std::fs::read_dir(&notes)
+        let mut names: Vec<_> = std::fs::read_dir(&notes)
             .expect("dir")
             .flatten()
-            .map(|e| e.file_name())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, [LOCK]);
+        names.sort();
+        assert_eq!(names, [JOURNAL, LOCK]);
+        assert!(read_journal(&notes.join(JOURNAL)).is_empty());
     }
 }
