@@ -3,27 +3,15 @@
 
 use std::time::Duration;
 
-use anyhow::bail;
-
 use crate::Bench;
-use crate::jobs::Jobs;
 use crate::latency::unix_ms;
-use crate::load::{self, Until};
+use crate::load;
 use crate::report::Report;
 
 pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     let settings = &bench.settings;
     let first_submit = unix_ms();
-    let submitted =
-        load::submits(&bench.client, settings.clients, Until::Count(settings.jobs)).await?;
-    if let Some(error) = submitted.first_error {
-        bail!("submitting the jobs failed: {error}");
-    }
-    let times = bench
-        .jobs
-        .wait_ended(&submitted.values, settings.job_timeout, &settings.queue)
-        .await?;
-    Jobs::all_succeeded(&times)?;
+    let (submitted, times) = load::run_to_end(bench, settings.jobs).await?;
     let last_end = times
         .iter()
         .filter_map(|t| t.ended)

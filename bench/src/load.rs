@@ -6,7 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
+
+use crate::Bench;
 use crate::client::Client;
+use crate::jobs::{JobTimes, Jobs};
 use crate::latencies::Latencies;
 
 /// When the clients stop.
@@ -48,6 +52,26 @@ pub(crate) async fn submits(
         async move { client.submit().await }
     })
     .await
+}
+
+/// Submits `count` jobs with `--clients` clients and waits until all have ended: the submits (ids and
+/// rate) and each job's state and stamps. Fails unless every one succeeded, because measuring failed
+/// jobs measures the wrong thing.
+pub(crate) async fn run_to_end(
+    bench: &Bench,
+    count: usize,
+) -> anyhow::Result<(Outcome<String>, Vec<JobTimes>)> {
+    let settings = &bench.settings;
+    let submitted = submits(&bench.client, settings.clients, Until::Count(count)).await?;
+    if let Some(error) = &submitted.first_error {
+        bail!("submitting the jobs to measure failed: {error}");
+    }
+    let times = bench
+        .jobs
+        .wait_ended(&submitted.values, settings.job_timeout, &settings.queue)
+        .await?;
+    Jobs::all_succeeded(&times)?;
+    Ok((submitted, times))
 }
 
 /// Runs `clients` tasks, each calling `request(n)` (n counts requests across all clients) in a loop.

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use anyhow::bail;
 
 use crate::Bench;
-use crate::jobs::Jobs;
 use crate::load::{self, Outcome, Until};
 use crate::report::Report;
 
@@ -40,16 +39,7 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
 /// Submits `count` jobs with `--clients` clients and waits until all have ended: their ids. Fails unless
 /// every one succeeded, because polling or measuring failed jobs measures the wrong thing.
 pub(crate) async fn finished_jobs(bench: &Bench, count: usize) -> anyhow::Result<Vec<String>> {
-    let settings = &bench.settings;
-    let submitted = load::submits(&bench.client, settings.clients, Until::Count(count)).await?;
-    if let Some(error) = submitted.first_error {
-        bail!("submitting the jobs to measure failed: {error}");
-    }
-    let times = bench
-        .jobs
-        .wait_ended(&submitted.values, settings.job_timeout, &settings.queue)
-        .await?;
-    Jobs::all_succeeded(&times)?;
+    let (submitted, _) = load::run_to_end(bench, count).await?;
     Ok(submitted.values)
 }
 

@@ -275,15 +275,24 @@ impl JobStatus {
         id: JobId,
         values: Vec<Option<String>>,
     ) -> Result<Option<Self>, StoreError> {
-        let mut fields: HashMap<String, String> = Self::FIELDS
+        let fields: HashMap<String, String> = Self::FIELDS
             .iter()
             .zip(values)
             .filter_map(|(name, value)| Some(((*name).to_owned(), value?)))
             .collect();
-        let Some(state) = fields.remove("state") else {
+        Self::from_fields(id, &fields)
+    }
+
+    /// Reads these fields out of a job hash, whole or in part; `None` if it has no state. Also how
+    /// [`Job::from_hash`] reads them, so the two cannot disagree.
+    fn from_fields(
+        id: JobId,
+        fields: &HashMap<String, String>,
+    ) -> Result<Option<Self>, StoreError> {
+        let Some(state) = fields.get("state") else {
             return Ok(None);
         };
-        let state = JobState::parse(&state)
+        let state = JobState::parse(state)
             .ok_or_else(|| StoreError::Corrupt(format!("job {id}: unknown state '{state}'")))?;
         let text = |field: &str| fields.get(field).filter(|v| !v.is_empty()).cloned();
         Ok(Some(Self {
@@ -292,8 +301,8 @@ impl JobStatus {
             queue: text("queue").and_then(|q| QueueName::parse(&q).ok()),
             host: text("host"),
             note: text("note"),
-            failure: Failure::from_fields(&fields),
-            output: fields.remove("output").unwrap_or_default(),
+            failure: Failure::from_fields(fields),
+            output: fields.get("output").cloned().unwrap_or_default(),
             id,
         }))
     }
@@ -317,10 +326,8 @@ pub struct Attempt {
 impl Job {
     pub(crate) fn from_hash(id: JobId, hash: HashMap<String, String>) -> Result<Self, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("job {id}: {what}"));
-        let state = hash
-            .get("state")
-            .and_then(|s| JobState::parse(s))
-            .ok_or_else(|| corrupt("missing or unknown state"))?;
+        let status =
+            JobStatus::from_fields(id.clone(), &hash)?.ok_or_else(|| corrupt("missing state"))?;
         let number = |field: &str| hash.get(field).and_then(|v| v.parse::<u64>().ok());
         let text = |field: &str| hash.get(field).filter(|v| !v.is_empty()).cloned();
         let args = match hash.get("args") {
@@ -340,18 +347,12 @@ impl Job {
                 working_directory: text("workdir").unwrap_or_default().into(),
                 max_tries: number("max_tries").unwrap_or(1) as u32,
             },
-            queue: text("queue").and_then(|q| QueueName::parse(&q).ok()),
             worker: text("worker"),
-            host: text("host"),
             threads_granted: number("threads_granted").map(|n| n as u32),
             created_ms: number("created").unwrap_or(0),
             started_ms: number("started"),
             ended_ms: number("ended"),
-            failure: Failure::from_fields(&hash),
             exit_code: hash.get("exit_code").and_then(|code| code.parse().ok()),
-            note: text("note"),
-            output: hash.get("output").cloned().unwrap_or_default(),
-            cancel_requested: hash.get("cancel").is_some_and(|v| v == "1"),
             attempts: number("attempts").unwrap_or(0) as u32,
             history: match hash.get("history") {
                 Some(json) => {
@@ -359,8 +360,14 @@ impl Job {
                 }
                 None => Vec::new(),
             },
-            state,
             id,
+            state: status.state,
+            queue: status.queue,
+            host: status.host,
+            failure: status.failure,
+            note: status.note,
+            output: status.output,
+            cancel_requested: status.cancel_requested,
         })
     }
 }

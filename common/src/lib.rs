@@ -11,6 +11,7 @@ mod job;
 mod namespace;
 mod publisher;
 mod queue_name;
+mod reconnect;
 mod shutdown;
 mod store;
 mod sweeper;

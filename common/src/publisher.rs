@@ -6,6 +6,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, PublisherConfirm};
 
+use crate::reconnect::Reconnect;
 use crate::{BrokerError, Command, JobId, Namespace, QueueName, topology};
 
 /// How long a connect, a declare or a publisher confirm may take before the broker counts as unavailable.
@@ -19,26 +20,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// responsibility for the message.
 ///
 /// The connection is opened on first use and re-opened when it is found closed, so an API node can start,
-/// and keep answering (with 503s), while RabbitMQ is down. One caller at a time connects, and the
-/// others wait for that attempt; after a failed attempt the next waits out a backoff, and meanwhile
-/// every publish fails at once with [`BrokerError::Reconnecting`] instead of each queueing behind a
-/// connect that may take [`BROKER_TIMEOUT`], or storming a broker that is coming back.
+/// and keep answering (with 503s), while RabbitMQ is down: one caller at a time, with backoff, as
+/// [`Reconnect`] describes. Meanwhile every publish fails at once with [`BrokerError::Reconnecting`]
+/// instead of each queueing behind a connect that may take [`BROKER_TIMEOUT`].
 pub struct Publisher {
     url: String,
     /// Shown in RabbitMQ's connection list, so operators can tell the nodes apart.
     connection_name: String,
     ns: Namespace,
-    /// The current link, read on every publish; held only to clone or replace the `Arc`.
-    link: Mutex<Option<Arc<Link>>>,
-    /// Held by the one caller that reconnects.
-    reconnect: tokio::sync::Mutex<Backoff>,
-}
-
-#[derive(Debug)]
-struct Backoff {
-    /// No connect is tried before this.
-    next_try: Option<tokio::time::Instant>,
-    delay: Duration,
+    link: Reconnect<Arc<Link>>,
 }
 
 struct Link {
@@ -68,11 +58,7 @@ impl Publisher {
             url: url.to_owned(),
             connection_name: connection_name.to_owned(),
             ns,
-            link: Mutex::new(None),
-            reconnect: tokio::sync::Mutex::new(Backoff {
-                next_try: None,
-                delay: FIRST_BACKOFF,
-            }),
+            link: Reconnect::new("RabbitMQ", FIRST_BACKOFF, MAX_BACKOFF),
         }
     }
 
@@ -86,52 +72,15 @@ impl Publisher {
     }
 
     /// The live link; `None` if there is none.
-    fn live_link(&self) -> Option<Arc<Link>> {
-        let guard = self
-            .link
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard
-            .as_ref()
-            .filter(|l| l.jobs.status().connected() && l.control.status().connected())
-            .cloned()
-    }
-
+    /// The link, if both its channels are still open, or a new one.
     async fn link(&self) -> Result<Arc<Link>, BrokerError> {
-        if let Some(link) = self.live_link() {
-            return Ok(link);
-        }
-        // Requests that find a connect under way wait for it (at most BROKER_TIMEOUT) rather than
-        // each opening a connection; once it failed, they fail at once until the backoff is over.
-        let mut backoff = self.reconnect.lock().await;
-        // Someone may have connected while this caller waited for the lock.
-        if let Some(link) = self.live_link() {
-            return Ok(link);
-        }
-        let now = tokio::time::Instant::now();
-        if let Some(next_try) = backoff.next_try.filter(|&at| at > now) {
-            return Err(BrokerError::Reconnecting(format!(
-                "the last attempt failed; next in {:?}",
-                next_try - now
-            )));
-        }
-        match self.connect().await {
-            Ok(link) => {
-                backoff.next_try = None;
-                backoff.delay = FIRST_BACKOFF;
-                *self
-                    .link
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(link.clone());
-                Ok(link)
-            }
-            Err(error) => {
-                backoff.next_try = Some(tokio::time::Instant::now() + backoff.delay);
-                tracing::warn!(%error, retry_in = ?backoff.delay, "cannot connect to RabbitMQ");
-                backoff.delay = (backoff.delay * 2).min(MAX_BACKOFF);
-                Err(error)
-            }
-        }
+        self.link
+            .get(
+                |link| link.jobs.status().connected() && link.control.status().connected(),
+                || self.connect(),
+                BrokerError::Reconnecting,
+            )
+            .await
     }
 
     async fn connect(&self) -> Result<Arc<Link>, BrokerError> {

@@ -18,6 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
+use crate::reconnect::Reconnect;
+
 use crate::{
     Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus, Namespace, QueueName,
     StoreError,
@@ -719,106 +721,49 @@ impl HashEncoding {
 
 /// The process's one Redis connection: a [`ConnectionManager`], one multiplexed connection that carries
 /// every operation, concurrent ones pipelined, and that reconnects by itself when a request finds it
-/// dropped (a Redis restart).
-///
-/// It is opened by the first operation, not at start, so a process can start while Redis is down. One
-/// caller at a time connects and the others wait for that attempt; after a failed attempt the next
-/// waits out a backoff, and meanwhile every operation fails at once with [`StoreError::Reconnecting`],
-/// instead of each queueing behind a connect or hammering a Redis that is coming back. When the
-/// manager's own reconnect fails (Redis is down, not restarting), the manager is dropped and this takes
-/// over again.
+/// dropped (a Redis restart). It is opened, and after a failure opened again with backoff, as
+/// [`Reconnect`] describes; meanwhile every operation fails at once with [`StoreError::Reconnecting`].
+/// When the manager's own reconnect fails (Redis is down, not restarting), the manager is dropped and
+/// [`Reconnect`] takes over again.
 struct Link {
     client: Client,
-    /// The live connection, read on every operation; held only to clone or replace it.
-    manager: std::sync::Mutex<Option<ConnectionManager>>,
-    /// Held by the one caller that connects.
-    connecting: tokio::sync::Mutex<Backoff>,
-}
-
-#[derive(Debug)]
-struct Backoff {
-    /// No connect is tried before this.
-    next_try: Option<tokio::time::Instant>,
-    delay: Duration,
+    manager: Reconnect<ConnectionManager>,
 }
 
 impl Link {
     fn new(client: Client) -> Self {
         Self {
             client,
-            manager: std::sync::Mutex::new(None),
-            connecting: tokio::sync::Mutex::new(Backoff {
-                next_try: None,
-                delay: FIRST_BACKOFF,
-            }),
+            manager: Reconnect::new("Redis", FIRST_BACKOFF, MAX_BACKOFF),
         }
     }
 
     fn config() -> ConnectionManagerConfig {
         // One attempt per reconnect: while Redis is down, operations should fail at once rather than
-        // wait on the manager's retries; the backoff here paces the attempts instead.
+        // wait on the manager's retries; the backoff of `Reconnect` paces the attempts instead.
         ConnectionManagerConfig::new()
             .set_number_of_retries(0)
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
     }
 
-    fn live(&self) -> Option<ConnectionManager> {
-        self.manager
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
     /// Drops the connection: the next operation opens a new one.
     fn forget(&self) {
-        *self
-            .manager
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self.manager.forget();
     }
 
     async fn get(&self) -> Result<ConnectionManager, StoreError> {
-        if let Some(manager) = self.live() {
-            return Ok(manager);
-        }
-        let mut backoff = self.connecting.lock().await;
-        // Someone may have connected while this caller waited for the lock.
-        if let Some(manager) = self.live() {
-            return Ok(manager);
-        }
-        let now = tokio::time::Instant::now();
-        if let Some(next_try) = backoff.next_try.filter(|&at| at > now) {
-            return Err(StoreError::Reconnecting(format!(
-                "the last attempt failed; next in {:?}",
-                next_try - now
-            )));
-        }
-        match ConnectionManager::new_with_config(self.client.clone(), Self::config()).await {
-            Ok(manager) => {
-                if backoff.next_try.is_some() {
-                    tracing::info!("connected to Redis again");
-                }
-                backoff.next_try = None;
-                backoff.delay = FIRST_BACKOFF;
-                *self
-                    .manager
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(manager.clone());
-                Ok(manager)
-            }
-            Err(error) => {
-                backoff.next_try = Some(tokio::time::Instant::now() + backoff.delay);
-                // Once per outage at warn: the attempts every 2 s after it would flood the log.
-                if backoff.delay == FIRST_BACKOFF {
-                    tracing::warn!(%error, "cannot connect to Redis; trying again with backoff");
-                } else {
-                    tracing::debug!(%error, retry_in = ?backoff.delay, "cannot connect to Redis");
-                }
-                backoff.delay = (backoff.delay * 2).min(MAX_BACKOFF);
-                Err(StoreError::Connect(error))
-            }
-        }
+        self.manager
+            .get(
+                |_| true,
+                || async {
+                    ConnectionManager::new_with_config(self.client.clone(), Self::config())
+                        .await
+                        .map_err(StoreError::Connect)
+                },
+                StoreError::Reconnecting,
+            )
+            .await
     }
 }
 
