@@ -28,7 +28,12 @@ where
 {
     let until = Instant::now() + deadline;
     loop {
-        if let Some(value) = check().await {
+        // A check that never answers (a connect to a server that does not reply) must fail the test
+        // at the deadline too, naming what it waited for, not hang it until the runner kills it.
+        let answer = tokio::time::timeout_at(until.into(), check())
+            .await
+            .unwrap_or_else(|_| panic!("timed out after {deadline:?} waiting for {what}: the check itself did not answer"));
+        if let Some(value) = answer {
             return value;
         }
         assert!(
