@@ -75,7 +75,7 @@ impl ApiConfig {
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .ok_or(
-                "hopper-api needs at least one access token: set HOPPER_TOKENS (or --tokens), \
+                "needs at least one access token: set HOPPER_TOKENS (or --tokens), \
              e.g. HOPPER_TOKENS=$(openssl rand -hex 24)",
             )?;
         Tokens::parse(raw).map_err(|why| format!("bad setting HOPPER_TOKENS (--tokens): {why}"))

@@ -13,7 +13,8 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: this node can reach both Redis and RabbitMQ right now, and is not shutting down.
+/// Readiness: this node could reach both Redis and RabbitMQ at its last check (see `readiness.rs`), and
+/// is not shutting down. Answers at once, whatever Redis and RabbitMQ do meanwhile.
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     // A node that is draining answers what it still has, but a load balancer should send it nothing
     // new. Redis and RabbitMQ are not asked: the answer is no whatever they say.
@@ -24,9 +25,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<V
             Json(json!({ "ready": false, "reason": reason })),
         );
     }
-    let redis = state.store.ping().await.map_err(|e| e.to_string());
-    let rabbitmq = state.publisher.check().await.map_err(|e| e.to_string());
-    let ready = redis.is_ok() && rabbitmq.is_ok();
+    let checked = state.readiness.current().await;
+    let ready = checked.ready();
+    let (redis, rabbitmq) = (checked.redis, checked.rabbitmq);
     let status = if ready {
         StatusCode::OK
     } else {

@@ -6,6 +6,8 @@ mod admission;
 mod config;
 mod gsvar;
 mod health;
+mod peer;
+mod readiness;
 mod serve;
 mod state;
 mod tokens;
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 
 pub use admission::{Admission, JobRequest, Refusal};
 pub use config::ApiConfig;
+pub use readiness::{Checked, Readiness};
 pub use serve::run;
 pub use state::AppState;
 pub use tokens::{Role, Tokens};

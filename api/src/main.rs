@@ -33,10 +33,10 @@ async fn serve(config: ApiConfig) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    // Not "ready" yet: that is said once Redis and RabbitMQ answer, as /readyz says it.
     tracing::info!(
-        listen = %address,
         namespace = %config.connection.namespace,
-        "hopper-api ready: GSvar's qe_api_base_url is http://{address}/qe"
+        "hopper-api listening on http://{address}/qe; ready once Redis and RabbitMQ answer (GET /readyz)"
     );
     tokio::spawn(hopper_api::check_redis_encoding(state.store.clone()));
     let sweeping = tokio_util::sync::CancellationToken::new();

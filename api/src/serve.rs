@@ -4,6 +4,7 @@
 //! node from ever stopping.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -11,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{AppState, app};
 
-/// Serves `app(state)` on `listener` until `shutdown` completes. It then stops accepting connections,
+/// Serves `app(state)` on `listener` until `shutdown` completes, checking meanwhile whether Redis and
+/// RabbitMQ answer (for `/readyz`, see `readiness.rs`). It then stops accepting connections,
 /// answers `/readyz` with 503, and waits for the requests in flight for at most `grace`, or until
 /// `force` completes, whichever comes first. Requests still running then are dropped (their
 /// connections close when the process exits). `force` matters only once `shutdown` has completed.
@@ -36,7 +38,18 @@ pub async fn run(
             shutting_down.cancel();
         }
     };
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(begin);
+    let checking = CancellationToken::new();
+    let _stop_checking = checking.clone().drop_guard();
+    tokio::spawn(state.readiness.clone().run(
+        state.store.clone(),
+        state.publisher.clone(),
+        state.check_interval,
+        listener.local_addr()?,
+        checking,
+    ));
+    // The peer's address reaches handlers, which log it with each refused request.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(begin);
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => return result,

@@ -1,9 +1,10 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use hopper_common::{Publisher, Store};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Admission, ApiConfig, Tokens};
+use crate::{Admission, ApiConfig, Readiness, Tokens};
 
 /// Everything a request handler needs. Cloning is cheap: `Arc`s.
 #[derive(Clone, Debug)]
@@ -13,6 +14,10 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub admission: Arc<Admission>,
     pub max_body: usize,
+    /// What the background check last found of Redis and RabbitMQ, for `/readyz`.
+    pub readiness: Readiness,
+    /// How often that check runs (`HOPPER_CHECK_INTERVAL`).
+    pub check_interval: Duration,
     /// Cancelled when the node begins to shut down, so `/readyz` turns load balancers away.
     pub(crate) shutting_down: CancellationToken,
 }
@@ -27,6 +32,7 @@ impl AppState {
             &connection.redis_url,
             connection.namespace.clone(),
             connection.retention,
+            connection.redis_timeout,
         )
         .map_err(|e| format!("bad setting HOPPER_REDIS_URL (--redis-url): {e}"))?;
         Ok(Self {
@@ -35,6 +41,7 @@ impl AppState {
                 &connection.amqp_url,
                 connection.namespace.clone(),
                 &format!("hopper-api {}", config.listen),
+                connection.amqp_timeout,
             )),
             tokens: Arc::new(tokens),
             admission: Arc::new(Admission {
@@ -44,6 +51,8 @@ impl AppState {
                 tries: config.max_tries.clone(),
             }),
             max_body: config.max_body as usize,
+            readiness: Readiness::default(),
+            check_interval: connection.check_interval,
             shutting_down: CancellationToken::new(),
         })
     }

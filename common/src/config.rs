@@ -31,6 +31,25 @@ pub struct ConnectionArgs {
     /// `0s` keeps them forever.
     #[arg(long, env = "HOPPER_RETENTION", default_value = "60days", value_parser = parse_retention)]
     pub retention: Duration,
+
+    /// Longest any call to Redis may take: a command, a Lua script, a connect. Past it the call fails,
+    /// the connection is dropped and opened again with backoff, and the caller gets a clear error (503
+    /// from an API node) instead of waiting on a Redis that hangs.
+    #[arg(long, env = "HOPPER_REDIS_TIMEOUT", default_value = "5s", value_parser = parse_limit)]
+    pub redis_timeout: Duration,
+
+    /// Longest any call to RabbitMQ may take: connect and handshake, channel open, declare, publish
+    /// and its confirm, consume, cancel, ack, close. Past it the call fails, the connection is cut and
+    /// opened again with backoff, and the caller gets a clear error instead of waiting on a broker that
+    /// hangs.
+    #[arg(long, env = "HOPPER_AMQP_TIMEOUT", default_value = "5s", value_parser = parse_limit)]
+    pub amqp_timeout: Duration,
+
+    /// How often each process checks that Redis and RabbitMQ answer: an API node for `/readyz`, a
+    /// worker for its broker connection (which it replaces when the broker stops answering). A hung
+    /// dependency is noticed within its time limit plus this.
+    #[arg(long, env = "HOPPER_CHECK_INTERVAL", default_value = "2s", value_parser = parse_check_interval)]
+    pub check_interval: Duration,
 }
 
 impl std::fmt::Debug for ConnectionArgs {
@@ -39,6 +58,9 @@ impl std::fmt::Debug for ConnectionArgs {
         f.debug_struct("ConnectionArgs")
             .field("namespace", &self.namespace)
             .field("retention", &self.retention)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("amqp_timeout", &self.amqp_timeout)
+            .field("check_interval", &self.check_interval)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +97,26 @@ fn parse_heartbeat_ttl(value: &str) -> Result<Duration, String> {
         ));
     }
     Ok(ttl)
+}
+
+/// A time limit on calls to a dependency: at least 100ms (a loaded server answers in that), at most
+/// 10 minutes (beyond that a caller is better told no).
+fn parse_limit(value: &str) -> Result<Duration, String> {
+    let limit = parse_duration(value)?;
+    if limit < Duration::from_millis(100) || limit > Duration::from_secs(600) {
+        return Err(format!(
+            "'{value}' is out of range: between 100ms and 10min"
+        ));
+    }
+    Ok(limit)
+}
+
+fn parse_check_interval(value: &str) -> Result<Duration, String> {
+    let interval = parse_duration(value)?;
+    if interval < Duration::from_millis(100) {
+        return Err(format!("'{value}' is too short: check at most every 100ms"));
+    }
+    Ok(interval)
 }
 
 fn parse_interval(value: &str) -> Result<Duration, String> {

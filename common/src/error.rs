@@ -1,5 +1,11 @@
 //! Errors of the shared infrastructure. Both mean "a dependency is unavailable or misbehaving": front doors
 //! log them once and answer 503, the worker hands the delivery back.
+//!
+//! `is_outage` tells the two kinds apart: an outage (the server cannot be reached, or did not answer in
+//! time) is logged once by the connection itself (see `outage.rs`), so callers log it at debug; any other
+//! failure (the server answered, but not as Hopper expects) is the caller's to report.
+
+use std::time::Duration;
 
 /// Redis could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -14,22 +20,53 @@ pub enum StoreError {
     Reconnecting(String),
     #[error("Redis command failed: {0}")]
     Redis(#[from] redis::RedisError),
-    #[error("Redis did not answer within {0:?}")]
-    Timeout(std::time::Duration),
+    #[error("Redis did not answer within {0:?} (HOPPER_REDIS_TIMEOUT)")]
+    Timeout(Duration),
     #[error("Redis returned something Hopper did not write: {0}")]
     Corrupt(String),
 }
+
+impl StoreError {
+    /// Whether Redis could not be reached or did not answer, rather than answered with an error.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Reconnecting(_) | Self::Timeout(_) => true,
+            Self::Redis(error) => {
+                error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+            }
+            Self::Url(_) | Self::Corrupt(_) => false,
+        }
+    }
+}
+
 /// RabbitMQ could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    #[error("not a usable AMQP URL ({0}); check HOPPER_AMQP_URL")]
+    Url(String),
     #[error("RabbitMQ error: {0}")]
     Amqp(#[from] lapin::Error),
-    #[error("RabbitMQ did not answer within {0:?}")]
-    Timeout(std::time::Duration),
+    #[error("RabbitMQ did not answer within {0:?} (HOPPER_AMQP_TIMEOUT)")]
+    Timeout(Duration),
     #[error("RabbitMQ refused the message for queue {0} (negative confirm)")]
     Nacked(String),
     #[error("RabbitMQ could not route the message to queue {0}")]
     Unroutable(String),
     #[error("RabbitMQ is unreachable and this node is reconnecting ({0}); try again shortly")]
     Reconnecting(String),
+}
+
+impl BrokerError {
+    /// Whether RabbitMQ could not be reached, did not answer, or the connection broke, rather than
+    /// answered no (a refused message, a queue declared with other arguments).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Reconnecting(_) => true,
+            Self::Amqp(error) => !matches!(error.kind(), lapin::ErrorKind::ProtocolError(_)),
+            Self::Url(_) | Self::Nacked(_) | Self::Unroutable(_) => false,
+        }
+    }
 }

@@ -4,11 +4,13 @@
 //! Everything outside this crate talks to Redis and RabbitMQ only through [`Store`] and [`Publisher`] /
 //! [`topology`], so the key layout, the Lua scripts and the queue names each live in one place.
 
+mod amqp_connection;
 mod command;
 mod config;
 mod error;
 mod job;
 mod namespace;
+mod outage;
 mod publisher;
 mod queue_name;
 mod reconnect;
@@ -19,6 +21,7 @@ pub mod telemetry;
 mod text;
 pub mod topology;
 
+pub use amqp_connection::{AmqpConnection, probe, within};
 pub use command::Command;
 pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
@@ -26,6 +29,7 @@ pub use config::{
 pub use error::{BrokerError, StoreError};
 pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus};
 pub use namespace::Namespace;
+pub use outage::Outage;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
 pub use shutdown::Shutdown;

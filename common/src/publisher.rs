@@ -4,13 +4,11 @@ use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, PublisherConfirm};
+use lapin::{BasicProperties, Channel, PublisherConfirm};
 
-use crate::reconnect::Reconnect;
+use crate::amqp_connection::{AmqpConnection, probe, within};
+use crate::reconnect::{Held, Reconnect};
 use crate::{BrokerError, Command, JobId, Namespace, QueueName, topology};
-
-/// How long a connect, a declare or a publisher confirm may take before the broker counts as unavailable.
-const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -22,24 +20,31 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The connection is opened on first use and re-opened when it is found closed, so an API node can start,
 /// and keep answering (with 503s), while RabbitMQ is down: one caller at a time, with backoff, as
 /// [`Reconnect`] describes. Meanwhile every publish fails at once with [`BrokerError::Reconnecting`]
-/// instead of each queueing behind a connect that may take [`BROKER_TIMEOUT`].
+/// instead of each queueing behind a connect that may take the time limit.
+///
+/// Every call has a time limit (`HOPPER_AMQP_TIMEOUT`). A call that fails for want of an answer drops
+/// the link, cutting its socket (see `amqp_connection.rs`), so a broker that hangs is treated like one
+/// that is gone: the next call connects again, with backoff.
 pub struct Publisher {
     url: String,
     /// Shown in RabbitMQ's connection list, so operators can tell the nodes apart.
     connection_name: String,
     ns: Namespace,
+    limit: Duration,
     link: Reconnect<Arc<Link>>,
 }
 
 struct Link {
-    // Kept so the connection lives as long as its channels.
-    _connection: Connection,
+    // Kept so the connection lives as long as its channels, and can be cut.
+    connection: AmqpConnection,
     /// For submits to job queues.
     jobs: Channel,
     /// For cancels to workers' control queues. Its own channel, because a cancel for a worker that is
     /// gone comes back unroutable, and lapin hands a returned message to the next confirm of its
     /// channel: on a shared channel a submit's confirm could receive it.
     control: Channel,
+    /// Bounds every call on this link (`HOPPER_AMQP_TIMEOUT`).
+    limit: Duration,
     /// Job queues already declared on this connection; queues are declared on first use.
     declared: Mutex<HashSet<String>>,
 }
@@ -53,27 +58,27 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    pub fn new(url: &str, ns: Namespace, connection_name: &str) -> Self {
+    /// No connection is made until the first call. `limit` bounds every call to the broker.
+    pub fn new(url: &str, ns: Namespace, connection_name: &str, limit: Duration) -> Self {
         Self {
             url: url.to_owned(),
             connection_name: connection_name.to_owned(),
             ns,
+            limit,
             link: Reconnect::new("RabbitMQ", FIRST_BACKOFF, MAX_BACKOFF),
         }
     }
 
-    fn properties(&self) -> ConnectionProperties {
-        ConnectionProperties::default().with_connection_name(self.connection_name.as_str().into())
-    }
-
-    /// Succeeds when the broker is reachable (for readiness checks).
+    /// Succeeds when the broker answers a round trip within the limit (for readiness checks). A broker
+    /// that keeps the connection open but does not answer fails it, and the link is dropped.
     pub async fn check(&self) -> Result<(), BrokerError> {
-        self.link().await.map(drop)
+        let link = self.link().await?;
+        let answered = probe(&link.value.jobs, self.limit).await;
+        self.settle(&link, answered)
     }
 
-    /// The live link; `None` if there is none.
     /// The link, if both its channels are still open, or a new one.
-    async fn link(&self) -> Result<Arc<Link>, BrokerError> {
+    async fn link(&self) -> Result<Held<Arc<Link>>, BrokerError> {
         self.link
             .get(
                 |link| link.jobs.status().connected() && link.control.status().connected(),
@@ -84,27 +89,56 @@ impl Publisher {
     }
 
     async fn connect(&self) -> Result<Arc<Link>, BrokerError> {
-        let link = timed(async {
-            let connection = Connection::connect(&self.url, self.properties()).await?;
+        let connection = AmqpConnection::open(&self.url, &self.connection_name, self.limit).await?;
+        let channels = within(self.limit, async {
             let (jobs, control) = (
-                connection.create_channel().await?,
-                connection.create_channel().await?,
+                connection.connection().create_channel().await?,
+                connection.connection().create_channel().await?,
             );
             for channel in [&jobs, &control] {
                 channel
                     .confirm_select(ConfirmSelectOptions::default())
                     .await?;
             }
-            Ok(Link {
-                _connection: connection,
-                jobs,
-                control,
-                declared: Mutex::default(),
-            })
+            Ok((jobs, control))
         })
-        .await?;
+        .await;
+        let (jobs, control) = match channels {
+            Ok(channels) => channels,
+            Err(error) => {
+                connection.abandon();
+                return Err(error);
+            }
+        };
         tracing::info!("connected to RabbitMQ");
-        Ok(Arc::new(link))
+        Ok(Arc::new(Link {
+            connection,
+            jobs,
+            control,
+            limit: self.limit,
+            declared: Mutex::default(),
+        }))
+    }
+
+    /// Passes a call's outcome on. A call that failed for want of an answer, or on a broken
+    /// connection, drops the link it used (unless it was replaced already) and cuts its socket, so that
+    /// the next call connects again instead of waiting on a broker that no longer answers.
+    fn settle<T>(
+        &self,
+        link: &Held<Arc<Link>>,
+        result: Result<T, BrokerError>,
+    ) -> Result<T, BrokerError> {
+        match &result {
+            Ok(_) => self.link.outage.answered(),
+            Err(error) if error.is_outage() => {
+                self.link.outage.failed(error);
+                if let Some(dropped) = self.link.forget(link.generation) {
+                    dropped.connection.abandon();
+                }
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// Publishes a submit to the queue of every queue the job may run in and waits for every confirm.
@@ -116,25 +150,30 @@ impl Publisher {
         threads: u32,
         queues: &[QueueName],
     ) -> Result<(), BrokerError> {
-        let link = self.link().await?;
+        let held = self.link().await?;
+        let link = &held.value;
         let payload = Command::Submit {
             job: job.clone(),
             threads,
         }
         .encode();
-        let mut pending = Vec::with_capacity(queues.len());
-        for queue in queues {
-            let name = topology::job_queue(&self.ns, queue);
-            link.ensure_declared(&name).await?;
-            let confirm = link
-                .send(&link.jobs, &name, &payload, topology::message_properties())
-                .await?;
-            pending.push((name, confirm));
+        let published = async {
+            let mut pending = Vec::with_capacity(queues.len());
+            for queue in queues {
+                let name = topology::job_queue(&self.ns, queue);
+                link.ensure_declared(&name).await?;
+                let confirm = link
+                    .send(&link.jobs, &name, &payload, topology::message_properties())
+                    .await?;
+                pending.push((name, confirm));
+            }
+            for (name, confirm) in pending {
+                link.confirmed(&name, confirm).await?;
+            }
+            Ok(())
         }
-        for (name, confirm) in pending {
-            link.confirmed(&name, confirm).await?;
-        }
-        Ok(())
+        .await;
+        self.settle(&held, published)
     }
 
     /// Keeps a message that no worker could act on in the dead-letter queue, with why (`reason`) and
@@ -146,9 +185,9 @@ impl Publisher {
         payload: &[u8],
         reason: &str,
     ) -> Result<(), BrokerError> {
-        let link = self.link().await?;
+        let held = self.link().await?;
+        let link = &held.value;
         let name = topology::dead_letter_queue(&self.ns);
-        link.ensure_declared(&name).await?;
         let mut headers = FieldTable::default();
         headers.insert(
             "x-hopper-reason".into(),
@@ -156,21 +195,29 @@ impl Publisher {
         );
         headers.insert("x-hopper-queue".into(), AMQPValue::LongString(queue.into()));
         let properties = topology::message_properties().with_headers(headers);
-        let confirm = link.send(&link.jobs, &name, payload, properties).await?;
-        link.confirmed(&name, confirm).await
+        let published = async {
+            link.ensure_declared(&name).await?;
+            let confirm = link.send(&link.jobs, &name, payload, properties).await?;
+            link.confirmed(&name, confirm).await
+        }
+        .await;
+        self.settle(&held, published)
     }
 
     /// Tells the worker that runs `job` to terminate it. [`BrokerError::Unroutable`] means that worker
     /// is not connected.
     pub async fn cancel(&self, job: &JobId, worker: &str) -> Result<(), BrokerError> {
-        let link = self.link().await?;
+        let held = self.link().await?;
+        let link = &held.value;
         let payload = Command::Cancel { job: job.clone() }.encode();
-        link.publish(
-            &link.control,
-            &topology::control_queue(&self.ns, worker),
-            &payload,
-        )
-        .await
+        let published = link
+            .publish(
+                &link.control,
+                &topology::control_queue(&self.ns, worker),
+                &payload,
+            )
+            .await;
+        self.settle(&held, published)
     }
 }
 
@@ -179,7 +226,7 @@ impl Link {
         if self.declared().contains(name) {
             return Ok(());
         }
-        timed(async { Ok(topology::declare_job_queue(&self.jobs, name).await?) }).await?;
+        within(self.limit, topology::declare_job_queue(&self.jobs, name)).await?;
         self.declared().insert(name.to_owned());
         Ok(())
     }
@@ -216,16 +263,15 @@ impl Link {
             mandatory: true,
             ..Default::default()
         };
-        timed(async {
-            Ok(channel
-                .basic_publish("".into(), queue.into(), options, payload, properties)
-                .await?)
-        })
+        within(
+            self.limit,
+            channel.basic_publish("".into(), queue.into(), options, payload, properties),
+        )
         .await
     }
 
     async fn confirmed(&self, queue: &str, confirm: PublisherConfirm) -> Result<(), BrokerError> {
-        let confirmation = timed(async { Ok(confirm.await?) }).await?;
+        let confirmation = within(self.limit, confirm).await?;
         if confirmation.is_nack() {
             return Err(BrokerError::Nacked(queue.to_owned()));
         }
@@ -236,12 +282,4 @@ impl Link {
         }
         Ok(())
     }
-}
-
-async fn timed<T>(
-    operation: impl std::future::Future<Output = Result<T, BrokerError>>,
-) -> Result<T, BrokerError> {
-    tokio::time::timeout(BROKER_TIMEOUT, operation)
-        .await
-        .unwrap_or(Err(BrokerError::Timeout(BROKER_TIMEOUT)))
 }

@@ -5,6 +5,11 @@
 //! One caller at a time connects and the others wait for that attempt; after a failed attempt the next
 //! waits out a backoff (doubling up to a cap), and meanwhile every operation fails at once, instead of
 //! each queueing behind a connect or storming a server that is coming back.
+//!
+//! A connection on which a call failed for want of an answer is dropped ([`Reconnect::forget`]), so
+//! the next call opens a new one: a server that hangs is treated like one that is gone. Each
+//! connection has a generation, so that a late failure on a connection already replaced does not drop
+//! its replacement.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -13,15 +18,25 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::outage::Outage;
+
 pub(crate) struct Reconnect<T> {
-    /// The server's name in logs.
-    server: &'static str,
-    /// The live connection, read on every operation; held only to clone or replace it.
-    live: Mutex<Option<T>>,
+    /// The live connection and its generation, read on every operation; held only to clone or
+    /// replace it.
+    live: Mutex<Option<(u64, T)>>,
     /// Held by the one caller that connects.
     connecting: tokio::sync::Mutex<Backoff>,
     first_backoff: Duration,
     max_backoff: Duration,
+    /// Logs the outage once, however many calls fail during it.
+    pub(crate) outage: Outage,
+}
+
+/// A connection and the generation it belongs to, as handed to one call.
+#[derive(Debug)]
+pub(crate) struct Held<T> {
+    pub(crate) value: T,
+    pub(crate) generation: u64,
 }
 
 #[derive(Debug)]
@@ -29,6 +44,8 @@ struct Backoff {
     /// No connect is tried before this.
     next_try: Option<Instant>,
     delay: Duration,
+    /// The generation of the last connection made.
+    generation: u64,
 }
 
 impl<T: Clone> Reconnect<T> {
@@ -37,25 +54,38 @@ impl<T: Clone> Reconnect<T> {
         first_backoff: Duration,
         max_backoff: Duration,
     ) -> Self {
+        // Said once per outage; both callers (the store, the publisher) fail fast meanwhile, and their
+        // own callers retry what must not be lost.
+        let consequence = "calls that need it fail until it answers; a job's claim and end, and \
+                           re-queued jobs' submits, are retried until then";
         Self {
-            server,
             live: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(Backoff {
                 next_try: None,
                 delay: first_backoff,
+                generation: 0,
             }),
             first_backoff,
             max_backoff,
+            outage: Outage::new(server, consequence),
         }
     }
 
-    fn current(&self, usable: &impl Fn(&T) -> bool) -> Option<T> {
+    fn live(&self) -> std::sync::MutexGuard<'_, Option<(u64, T)>> {
+        // Nothing a panic could leave half-done is behind this lock: recover it.
         self.live
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn current(&self, usable: &impl Fn(&T) -> bool) -> Option<Held<T>> {
+        self.live()
             .as_ref()
-            .filter(|connection| usable(connection))
-            .cloned()
+            .filter(|(_, connection)| usable(connection))
+            .map(|(generation, connection)| Held {
+                value: connection.clone(),
+                generation: *generation,
+            })
     }
 
     /// The live connection if `usable` says it still is, or a new one from `connect`. While a failed
@@ -65,7 +95,7 @@ impl<T: Clone> Reconnect<T> {
         usable: impl Fn(&T) -> bool,
         connect: impl FnOnce() -> Fut,
         waiting: impl FnOnce(String) -> E,
-    ) -> Result<T, E>
+    ) -> Result<Held<T>, E>
     where
         E: Display,
         Fut: Future<Output = Result<T, E>>,
@@ -85,38 +115,89 @@ impl<T: Clone> Reconnect<T> {
                 next_try - now
             )));
         }
+        // Counted as failed until it succeeds: a connect whose caller gives up on it (its time limit
+        // ran out) must leave a backoff behind too, or every call would wait out a hung server's connect.
+        backoff.next_try = Some(now + backoff.delay);
+        backoff.delay = (backoff.delay * 2).min(self.max_backoff);
         match connect().await {
             Ok(connection) => {
-                if backoff.next_try.is_some() {
-                    tracing::info!(server = self.server, "connected again");
-                }
+                self.outage.answered();
                 backoff.next_try = None;
                 backoff.delay = self.first_backoff;
-                *self
-                    .live
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(connection.clone());
-                Ok(connection)
+                backoff.generation += 1;
+                let generation = backoff.generation;
+                *self.live() = Some((generation, connection.clone()));
+                Ok(Held {
+                    value: connection,
+                    generation,
+                })
             }
             Err(error) => {
-                backoff.next_try = Some(Instant::now() + backoff.delay);
-                // Once per outage at warn: the attempts after it would flood the log.
-                if backoff.delay == self.first_backoff {
-                    tracing::warn!(server = self.server, %error, "cannot connect; trying again with backoff");
-                } else {
-                    tracing::debug!(server = self.server, %error, retry_in = ?backoff.delay, "cannot connect");
-                }
-                backoff.delay = (backoff.delay * 2).min(self.max_backoff);
+                self.outage.failed(&error);
                 Err(error)
             }
         }
     }
 
-    /// Drops the connection: the next operation opens a new one.
-    pub(crate) fn forget(&self) {
-        *self
-            .live
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    /// Drops connection `generation` if it is still the live one, and returns it (to be closed or
+    /// abandoned by the caller): the next operation opens a new one.
+    pub(crate) fn forget(&self, generation: u64) -> Option<T> {
+        let mut live = self.live();
+        if live.as_ref().is_some_and(|(g, _)| *g == generation) {
+            return live.take().map(|(_, connection)| connection);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reconnect() -> Reconnect<u32> {
+        Reconnect::new("test", Duration::from_secs(60), Duration::from_secs(60))
+    }
+
+    async fn connect_to(r: &Reconnect<u32>, value: u32) -> Result<Held<u32>, String> {
+        r.get(|_| true, || async move { Ok(value) }, |why| why)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_late_failure_does_not_drop_the_connection_that_replaced_its_own() {
+        let r = reconnect();
+        let first = connect_to(&r, 1).await.expect("connects");
+        assert_eq!(r.forget(first.generation), Some(1));
+        let second = connect_to(&r, 2).await.expect("connects again");
+        assert_ne!(second.generation, first.generation);
+        // A call on the first connection fails only now: the second must stay.
+        assert_eq!(r.forget(first.generation), None);
+        assert_eq!(connect_to(&r, 3).await.expect("live").value, 2);
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_connect_calls_fail_at_once_until_the_backoff_is_over() {
+        let r = reconnect();
+        let failed = r
+            .get(
+                |_| true,
+                || async { Err::<u32, _>("refused".to_owned()) },
+                |w| w,
+            )
+            .await;
+        assert_eq!(failed.err().as_deref(), Some("refused"));
+        assert!(r.outage.is_failing());
+        let waiting = connect_to(&r, 1).await.expect_err("backing off");
+        assert!(waiting.starts_with("the last attempt failed"), "{waiting}");
+    }
+
+    #[tokio::test]
+    async fn a_connect_given_up_on_leaves_a_backoff_too() {
+        let r = reconnect();
+        let hung = r.get(|_| true, std::future::pending::<Result<u32, String>>, |w| w);
+        let given_up = tokio::time::timeout(Duration::from_millis(10), hung).await;
+        assert!(given_up.is_err(), "a hung connect does not return");
+        let waiting = connect_to(&r, 1).await.expect_err("backing off");
+        assert!(waiting.starts_with("the last attempt failed"), "{waiting}");
     }
 }

@@ -18,24 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
-use crate::reconnect::Reconnect;
+use crate::reconnect::{Held, Reconnect};
 
 use crate::{
     Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus, Namespace, QueueName,
     StoreError,
 };
-
-/// How long one Redis operation may take before the caller gives up and reports Redis unavailable.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long opening the connection may take (within the [`OPERATION_TIMEOUT`] of the operation that
-/// opens it).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// A reply missing this long means the connection is dead (say, a peer gone without a reset): the
-/// operation fails and the next one opens a new connection. Shorter than [`OPERATION_TIMEOUT`], so the
-/// failing operation sees Redis's error rather than only its own timeout.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`]. Short,
 /// because nothing works without Redis: a process should notice within seconds that it is back.
@@ -124,8 +112,13 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Reads the URL; no connection is made until the first operation, so a process can start while
-    /// Redis is still down.
-    pub fn new(url: &str, ns: Namespace, retention: Duration) -> Result<Self, StoreError> {
+    /// Redis is still down. `limit` bounds every operation (`HOPPER_REDIS_TIMEOUT`).
+    pub fn new(
+        url: &str,
+        ns: Namespace,
+        retention: Duration,
+        limit: Duration,
+    ) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(StoreError::Url)?;
         let scripts = Scripts {
             create: Script::new(include_str!("lua/create.lua")),
@@ -136,7 +129,7 @@ impl Store {
             forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
         };
         Ok(Self {
-            link: Arc::new(Link::new(client)),
+            link: Arc::new(Link::new(client, limit)),
             ns,
             retention,
             scripts: Arc::new(scripts),
@@ -159,32 +152,44 @@ impl Store {
         self.ns.key(&format!("worker:{worker}:jobs"))
     }
 
-    /// The connection, opened by the first operation that needs it (see [`Link`]). A cheap clone: all
-    /// of a process's operations share one multiplexed connection, which pipelines them.
-    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        self.link.get().await
-    }
-
-    async fn timed<T>(
-        &self,
-        operation: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let result = tokio::time::timeout(OPERATION_TIMEOUT, operation)
+    /// Runs one operation on the process's connection (opened by the first operation that needs it,
+    /// see [`Link`]; all of a process's operations share it, and it pipelines them), within the time
+    /// limit, connecting included. An operation that fails for want of an answer drops the connection,
+    /// so the next one opens a new one or waits out the backoff: a Redis that hangs is treated like one
+    /// that is gone.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let limit = self.link.limit;
+        let mut generation = None;
+        let attempt = async {
+            let held = self.link.get().await?;
+            generation = Some(held.generation);
+            operation(held.value).await
+        };
+        let result = tokio::time::timeout(limit, attempt)
             .await
-            .unwrap_or(Err(StoreError::Timeout(OPERATION_TIMEOUT)));
-        if let Err(StoreError::Redis(error)) = &result
-            && (error.is_connection_refusal() || error.is_timeout())
-        {
-            // The connection manager's own reconnect failed (Redis is down), or a reply never came:
-            // drop the connection, so the next operation opens a new one, or waits out the backoff.
-            self.link.forget();
+            .unwrap_or(Err(StoreError::Timeout(limit)));
+        match &result {
+            Ok(_) => self.link.manager.outage.answered(),
+            Err(error) if error.is_outage() => {
+                // A failed connect is counted where it happens.
+                if !matches!(error, StoreError::Connect(_)) {
+                    self.link.manager.outage.failed(error);
+                }
+                if let Some(generation) = generation {
+                    self.link.manager.forget(generation);
+                }
+            }
+            Err(_) => {}
         }
         result
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let _: String = redis::cmd("PING").query_async(&mut conn).await?;
             Ok(())
         })
@@ -217,8 +222,7 @@ impl Store {
         for (field, value) in spec_fields(spec, state).iter().chain(extra) {
             invocation.arg(*field).arg(value);
         }
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let id: u64 = invocation.invoke_async(&mut conn).await?;
             JobId::from_counter(id)
         })
@@ -230,18 +234,14 @@ impl Store {
     pub async fn withdraw(&self, id: &JobId) -> Result<bool, StoreError> {
         let invocation = self.scripts.withdraw.key(self.job_key(id));
         let state: String = self
-            .timed(async {
-                let mut conn = self.conn().await?;
-                Ok(invocation.invoke_async(&mut conn).await?)
-            })
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
         Ok(state == "withdrawn")
     }
 
     pub async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         let hash: HashMap<String, String> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
+            .call(|mut conn| async move {
                 Ok(redis::cmd("HGETALL")
                     .arg(self.job_key(id))
                     .query_async(&mut conn)
@@ -257,8 +257,7 @@ impl Store {
     /// What a status reply needs of the job (see [`JobStatus`]): one `HMGET`.
     pub async fn status(&self, id: &JobId) -> Result<Option<JobStatus>, StoreError> {
         let values: Vec<Option<String>> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
+            .call(|mut conn| async move {
                 Ok(redis::cmd("HMGET")
                     .arg(self.job_key(id))
                     .arg(&JobStatus::FIELDS[..])
@@ -292,10 +291,7 @@ impl Store {
             .arg(note.unwrap_or(""))
             .arg(id.as_str());
         let reply: Vec<Option<String>> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
-                Ok(invocation.invoke_async(&mut conn).await?)
-            })
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
         let mut fields = reply.into_iter().map(Option::unwrap_or_default);
         let corrupt =
@@ -394,10 +390,7 @@ impl Store {
             invocation.arg(*field).arg(value);
         }
         let reply: Option<Vec<String>> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
-                Ok(invocation.invoke_async(&mut conn).await?)
-            })
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
         let corrupt = || StoreError::Corrupt(format!("ending job {id} returned an unknown answer"));
         let Some(reply) = reply else {
@@ -429,10 +422,7 @@ impl Store {
                 .arg("cancel");
         }
         let rows: Vec<(Option<String>, Option<String>, Option<String>)> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
-                Ok(pipe.query_async(&mut conn).await?)
-            })
+            .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
             .await?;
         Ok(rows
             .into_iter()
@@ -464,8 +454,7 @@ impl Store {
             .arg(self.ns.key("workers"))
             .arg(worker)
             .ignore();
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let () = pipe.query_async(&mut conn).await?;
             Ok(())
         })
@@ -474,8 +463,7 @@ impl Store {
 
     /// Removes `worker`'s heartbeat: it stopped on purpose and holds nothing.
     pub async fn sign_off(&self, worker: &str) -> Result<(), StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let _: u64 = redis::cmd("DEL")
                 .arg(self.heartbeat_key(worker))
                 .query_async(&mut conn)
@@ -488,8 +476,7 @@ impl Store {
 
     /// The known workers whose heartbeat has expired.
     pub async fn silent_workers(&self) -> Result<Vec<String>, StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let workers: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(self.ns.key("workers"))
                 .query_async(&mut conn)
@@ -514,8 +501,7 @@ impl Store {
     /// The jobs `worker` has claimed and not yet ended.
     pub async fn jobs_of(&self, worker: &str) -> Result<Vec<JobId>, StoreError> {
         let ids: Vec<String> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
+            .call(|mut conn| async move {
                 Ok(redis::cmd("SMEMBERS")
                     .arg(self.worker_jobs_key(worker))
                     .query_async(&mut conn)
@@ -532,8 +518,7 @@ impl Store {
             .key(self.heartbeat_key(worker))
             .key(self.worker_jobs_key(worker))
             .arg(worker);
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let forgotten: u32 = invocation.invoke_async(&mut conn).await?;
             Ok(forgotten == 1)
         })
@@ -544,8 +529,7 @@ impl Store {
     /// message needs. Ids that are no longer queued are dropped from the set.
     pub async fn requeued(&self) -> Result<Vec<Requeue>, StoreError> {
         let ids: Vec<String> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
+            .call(|mut conn| async move {
                 Ok(redis::cmd("SMEMBERS")
                     .arg(self.ns.key("requeue"))
                     .query_async(&mut conn)
@@ -572,8 +556,7 @@ impl Store {
 
     /// Marks a requeued job's submit as published (confirmed by the broker).
     pub async fn requeue_published(&self, id: &str) -> Result<(), StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let _: u64 = redis::cmd("SREM")
                 .arg(self.ns.key("requeue"))
                 .arg(id)
@@ -586,8 +569,7 @@ impl Store {
 
     /// Takes the sweeper lock for `hold` if nobody holds it: one process sweeps at a time.
     pub async fn take_sweep_lock(&self, holder: &str, hold: Duration) -> Result<bool, StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             let taken: Option<String> = redis::cmd("SET")
                 .arg(self.ns.key("sweeper"))
                 .arg(holder)
@@ -605,8 +587,7 @@ impl Store {
     /// while it was down, so sweepers wait a heartbeat period after a restart before judging anyone.
     pub async fn uptime(&self) -> Result<Duration, StoreError> {
         let info: String = self
-            .timed(async {
-                let mut conn = self.conn().await?;
+            .call(|mut conn| async move {
                 Ok(redis::cmd("INFO")
                     .arg("server")
                     .query_async(&mut conn)
@@ -628,8 +609,7 @@ impl Store {
         // Redis 7 calls it listpack; Redis 6 knows only the older name (7 still answers to both).
         for name in ["hash-max-listpack-value", "hash-max-ziplist-value"] {
             let reply: Result<Vec<String>, StoreError> = self
-                .timed(async {
-                    let mut conn = self.conn().await?;
+                .call(|mut conn| async move {
                     Ok(redis::cmd("CONFIG")
                         .arg("GET")
                         .arg(name)
@@ -658,8 +638,7 @@ impl Store {
 
     /// Counts a message sent to the dead-letter queue; returns the count so far.
     pub async fn count_dead_letter(&self) -> Result<u64, StoreError> {
-        self.timed(async {
-            let mut conn = self.conn().await?;
+        self.call(|mut conn| async move {
             Ok(redis::cmd("INCR")
                 .arg(self.ns.key("dead-lettered"))
                 .query_async(&mut conn)
@@ -673,10 +652,7 @@ impl Store {
         let mut invocation = self.scripts.cancel.key(self.job_key(id));
         invocation.arg(now_ms()).arg(self.retention.as_secs());
         let reply: Vec<String> = self
-            .timed(async {
-                let mut conn = self.conn().await?;
-                Ok(invocation.invoke_async(&mut conn).await?)
-            })
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
         let corrupt =
             || StoreError::Corrupt(format!("cancel of job {id} returned an unknown answer"));
@@ -723,41 +699,41 @@ impl HashEncoding {
 /// every operation, concurrent ones pipelined, and that reconnects by itself when a request finds it
 /// dropped (a Redis restart). It is opened, and after a failure opened again with backoff, as
 /// [`Reconnect`] describes; meanwhile every operation fails at once with [`StoreError::Reconnecting`].
-/// When the manager's own reconnect fails (Redis is down, not restarting), the manager is dropped and
-/// [`Reconnect`] takes over again.
+/// When an operation finds Redis down or not answering, the manager is dropped and [`Reconnect`] takes
+/// over again.
 struct Link {
     client: Client,
     manager: Reconnect<ConnectionManager>,
+    /// Bounds every operation, its connect included (`HOPPER_REDIS_TIMEOUT`).
+    limit: Duration,
 }
 
 impl Link {
-    fn new(client: Client) -> Self {
+    fn new(client: Client, limit: Duration) -> Self {
         Self {
             client,
             manager: Reconnect::new("Redis", FIRST_BACKOFF, MAX_BACKOFF),
+            limit,
         }
     }
 
-    fn config() -> ConnectionManagerConfig {
+    fn config(&self) -> ConnectionManagerConfig {
         // One attempt per reconnect: while Redis is down, operations should fail at once rather than
-        // wait on the manager's retries; the backoff of `Reconnect` paces the attempts instead.
+        // wait on the manager's retries; the backoff of `Reconnect` paces the attempts instead. A reply
+        // missing for the whole limit means the connection is dead or Redis hangs: the manager fails
+        // the request rather than keep it waiting.
         ConnectionManagerConfig::new()
             .set_number_of_retries(0)
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(self.limit))
+            .set_response_timeout(Some(self.limit))
     }
 
-    /// Drops the connection: the next operation opens a new one.
-    fn forget(&self) {
-        self.manager.forget();
-    }
-
-    async fn get(&self) -> Result<ConnectionManager, StoreError> {
+    async fn get(&self) -> Result<Held<ConnectionManager>, StoreError> {
         self.manager
             .get(
                 |_| true,
                 || async {
-                    ConnectionManager::new_with_config(self.client.clone(), Self::config())
+                    ConnectionManager::new_with_config(self.client.clone(), self.config())
                         .await
                         .map_err(StoreError::Connect)
                 },

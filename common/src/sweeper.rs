@@ -19,6 +19,16 @@ pub enum SweepError {
     Broker(#[from] BrokerError),
 }
 
+impl SweepError {
+    /// Whether Redis or RabbitMQ could not be reached or did not answer (see `error.rs`).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_outage(),
+            Self::Broker(error) => error.is_outage(),
+        }
+    }
+}
+
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
@@ -66,11 +76,20 @@ impl Sweeper {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            match self.sweep().await {
+            // A sweep stops with the process, even in the middle of a call.
+            let swept = tokio::select! {
+                () = stop.cancelled() => return,
+                swept = self.sweep() => swept,
+            };
+            match swept {
                 Ok(report) if report.requeued + report.ended + report.published > 0 => {
                     tracing::info!(?report, "sweep recovered jobs")
                 }
                 Ok(_) => {}
+                // An outage is logged once by the connection that has it.
+                Err(error) if error.is_outage() => {
+                    tracing::debug!(%error, "sweep failed; trying again next interval")
+                }
                 Err(error) => tracing::warn!(%error, "sweep failed; trying again next interval"),
             }
         }

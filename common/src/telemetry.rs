@@ -6,7 +6,7 @@ use crate::config::{LogFormat, TelemetryArgs};
 
 /// Installs the global subscriber. Fails if the filter does not parse.
 pub fn init(args: &TelemetryArgs) -> Result<(), String> {
-    let filter = EnvFilter::try_new(&args.log).map_err(|e| {
+    let filter = EnvFilter::try_new(with_quiet_lapin(&args.log)).map_err(|e| {
         format!(
             "HOPPER_LOG / --log: '{}' is not a log filter: {e}",
             args.log
@@ -23,6 +23,17 @@ pub fn init(args: &TelemetryArgs) -> Result<(), String> {
         LogFormat::Json => builder.json().try_init(),
     };
     installed.map_err(|e| format!("cannot install the logger: {e}"))
+}
+
+/// lapin logs each broken connection at error, from its own I/O thread, several lines at a time; Hopper
+/// logs the same events itself, once per outage and in its own words (see `outage.rs`). So lapin is
+/// quiet unless the filter names it (`info,lapin=debug`).
+fn with_quiet_lapin(filter: &str) -> String {
+    if filter.contains("lapin") {
+        filter.to_owned()
+    } else {
+        format!("{filter},lapin=off")
+    }
 }
 
 /// For tests: logs to the test harness's captured output, and tolerates being called many times.

@@ -15,16 +15,17 @@
 //! of those reaches the dispatcher like any other, so none is left unacked.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use futures_lite::StreamExt;
-use hopper_common::{Namespace, QueueName, topology};
+use hopper_common::{BrokerError, Namespace, QueueName, topology, within};
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-use crate::dispatcher::Event;
+use crate::event::Event;
 
 pub(crate) struct QueueConsumers {
     worker_id: String,
@@ -40,6 +41,8 @@ pub(crate) struct QueueConsumers {
     /// current one's.
     attachment: u64,
     events: UnboundedSender<Event>,
+    /// Bounds every call to the broker (`HOPPER_AMQP_TIMEOUT`).
+    limit: Duration,
 }
 
 /// The consumers of one queue that may still be sent a job.
@@ -76,8 +79,10 @@ impl QueueConsumers {
         queues: &[QueueName],
         worker_id: &str,
         events: UnboundedSender<Event>,
+        limit: Duration,
     ) -> Self {
         Self {
+            limit,
             worker_id: worker_id.to_owned(),
             ns: ns.clone(),
             queues: queues.to_vec(),
@@ -91,18 +96,21 @@ impl QueueConsumers {
 
     /// Opens a channel per queue on `connection` and declares the queues; consumes nothing yet. The
     /// consumers of an earlier connection are forgotten (they died with it).
-    pub(crate) async fn attach(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
+    pub(crate) async fn attach(&mut self, connection: &Connection) -> Result<(), BrokerError> {
         self.open.clear();
         self.channels.clear();
         self.attachment += 1;
+        let limit = self.limit;
         for queue in &self.queues {
-            let channel = connection.create_channel().await?;
+            let channel = within(limit, connection.create_channel()).await?;
             let name = topology::job_queue(&self.ns, queue);
-            topology::declare_job_queue(&channel, &name).await?;
+            within(limit, topology::declare_job_queue(&channel, &name)).await?;
             // Per consumer (global QoS is refused by quorum queues), for every consumer made below.
-            channel
-                .basic_qos(1, BasicQosOptions { global: false })
-                .await?;
+            within(
+                limit,
+                channel.basic_qos(1, BasicQosOptions { global: false }),
+            )
+            .await?;
             self.channels.insert(queue.clone(), (name, channel));
         }
         Ok(())
@@ -144,6 +152,7 @@ impl QueueConsumers {
                 },
                 channel.clone(),
                 self.events.clone(),
+                self.limit,
             ));
         }
         // Consumers still starting are counted, not cancelled: once they have started, the next call
@@ -157,6 +166,7 @@ impl QueueConsumers {
                 tag,
                 self.attachment,
                 self.events.clone(),
+                self.limit,
             ));
         }
     }
@@ -186,18 +196,26 @@ impl QueueConsumers {
             tag,
             self.attachment,
             self.events.clone(),
+            self.limit,
         ))
     }
 
-    /// Stops consuming and closes the channels; the broker requeues whatever was delivered and not yet
-    /// acked.
-    pub(crate) async fn close(&mut self) {
+    /// Stops consuming and closes the channels, all at once and within `limit`; the broker requeues
+    /// whatever was delivered and not yet acked. A broker that does not answer is left to notice when
+    /// the connection is closed or cut.
+    pub(crate) async fn close(&mut self, limit: Duration) {
         self.open.clear();
+        let mut closing = tokio::task::JoinSet::new();
         for (queue, (_, channel)) in self.channels.drain() {
-            if let Err(error) = channel.close(200, "worker stopping".into()).await {
-                tracing::debug!(%queue, %error, "closing a consumer channel failed");
-            }
+            closing.spawn(async move {
+                if let Err(error) =
+                    within(limit, channel.close(200, "worker stopping".into())).await
+                {
+                    tracing::debug!(%queue, %error, "closing a consumer channel failed");
+                }
+            });
         }
+        closing.join_all().await;
     }
 }
 
@@ -212,15 +230,22 @@ struct Starting {
 }
 
 /// Consumes, says so, then hands every delivery to the dispatcher.
-async fn start(starting: Starting, channel: Channel, events: UnboundedSender<Event>) {
-    let consumed = channel
-        .basic_consume(
+async fn start(
+    starting: Starting,
+    channel: Channel,
+    events: UnboundedSender<Event>,
+    limit: Duration,
+) {
+    let consumed = within(
+        limit,
+        channel.basic_consume(
             starting.name.as_str().into(),
             starting.tag.as_str().into(),
             BasicConsumeOptions::default(),
             FieldTable::default(),
-        )
-        .await;
+        ),
+    )
+    .await;
     match consumed {
         Ok(consumer) => {
             // Sent before any delivery of it: the dispatcher learns of a consumer before its job.
@@ -243,19 +268,18 @@ async fn start(starting: Starting, channel: Channel, events: UnboundedSender<Eve
 }
 
 /// Cancels a consumer in the background; the receiver resolves once the broker has confirmed it or
-/// the attempt failed.
+/// the attempt failed (or got no answer within `limit`).
 fn cancel(
     channel: Channel,
     tag: String,
     attachment: u64,
     events: UnboundedSender<Event>,
+    limit: Duration,
 ) -> oneshot::Receiver<()> {
     let (done, cancelled) = oneshot::channel();
     tokio::spawn(async move {
-        if let Err(error) = channel
-            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-            .await
-        {
+        let cancelling = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default());
+        if let Err(error) = within(limit, cancelling).await {
             let _ = events.send(Event::ConsumersFailed { attachment, error });
         }
         let _ = done.send(());

@@ -2,19 +2,22 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use futures_lite::StreamExt;
-use hopper_common::{Command, Namespace, topology};
+use hopper_common::{BrokerError, Command, Namespace, topology, within};
 use lapin::Connection;
 use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::dispatcher::Event;
+use crate::event::Event;
 use crate::running::Running;
 
 /// Declares this worker's control queue and obeys what arrives on it. If the consumer ends, the
-/// dispatcher is told: a worker that cancels could no longer reach must not go on taking jobs.
+/// dispatcher is told: a worker that cancels could no longer reach must not go on taking jobs. Each
+/// call to the broker is bounded by `limit`.
 pub(crate) async fn listen(
     connection: &Connection,
     ns: &Namespace,
@@ -22,24 +25,27 @@ pub(crate) async fn listen(
     running: Arc<Running>,
     events: UnboundedSender<Event>,
     epoch: u64,
-) -> Result<tokio::task::JoinHandle<()>, lapin::Error> {
-    let channel = connection.create_channel().await?;
+    limit: Duration,
+) -> Result<tokio::task::JoinHandle<()>, BrokerError> {
+    let channel = within(limit, connection.create_channel()).await?;
     let name = topology::control_queue(ns, worker_id);
-    topology::declare_control_queue(&channel, &name).await?;
+    within(limit, topology::declare_control_queue(&channel, &name)).await?;
     // No acks: a cancel is idempotent and recorded in Redis before it is sent, so a lost one is only
     // a delay, never a wrong state.
     let options = BasicConsumeOptions {
         no_ack: true,
         ..Default::default()
     };
-    let mut consumer = channel
-        .basic_consume(
+    let mut consumer = within(
+        limit,
+        channel.basic_consume(
             name.as_str().into(),
             "control".into(),
             options,
             FieldTable::default(),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     Ok(tokio::spawn(async move {
         let _channel = channel;
         while let Some(item) = consumer.next().await {

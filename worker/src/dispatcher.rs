@@ -9,79 +9,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hopper_common::{
-    Claim, Claimant, Command, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName,
-    Shutdown, Store, publish_requeue, topology,
-};
+use hopper_common::{Command, QueueName, Shutdown};
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicNackOptions};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::consumers::{QueueConsumers, Spent};
+use crate::event::Event;
 use crate::link::Link;
+use crate::order::{Order, Shared, Stops};
 use crate::reservation::Reservation;
-use crate::runner::{Assignment, Runner};
-use crate::running::{Claimed, Running};
+use crate::settle::{Settle, dead_letter, settle};
 use crate::slots::Slots;
 
-/// Pause between attempts to reach Redis for a claim or a job's end.
-const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Time left, after the last scripts were killed, to record their ends: a script that ignores SIGTERM
+/// is killed at the very end of the kill grace, and its end still deserves to be written.
+const RECORD_GRACE: Duration = Duration::from_secs(1);
 
-/// Pause before handing back a message that could not be dead-lettered, so that a broker refusing the
-/// dead-letter queue does not turn into a hot redelivery loop.
-const DEAD_LETTER_RETRY_PAUSE: Duration = Duration::from_secs(1);
-
-#[derive(Debug)]
-pub(crate) enum Event {
-    Delivery {
-        queue: QueueName,
-        /// The consumer it came through.
-        generation: u64,
-        // Boxed: a delivery is large, and the channel holds many small events too.
-        delivery: Box<Delivery>,
-    },
-    /// A consumer's `consume-ok` arrived; its deliveries follow this event.
-    ConsumerStarted {
-        queue: QueueName,
-        generation: u64,
-        tag: String,
-    },
-    ConsumerEnded {
-        queue: QueueName,
-        generation: u64,
-        error: Option<lapin::Error>,
-    },
-    /// Starting or cancelling a consumer failed: the channel (or the connection) of attachment
-    /// `attachment` is broken.
-    ConsumersFailed {
-        attachment: u64,
-        error: lapin::Error,
-    },
-    JobDone {
-        threads: u32,
-    },
-    /// The control queue's consumer on connection `epoch` ended: cancel commands can no longer arrive.
-    ControlEnded {
-        epoch: u64,
-        error: Option<lapin::Error>,
-    },
-}
-
-/// What job tasks share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) store: Store,
-    pub(crate) runner: Runner,
-    pub(crate) running: Arc<Running>,
-    pub(crate) worker_id: String,
-    pub(crate) host: String,
-    /// For re-queued jobs and dead letters.
-    pub(crate) publisher: Arc<Publisher>,
-    pub(crate) ns: Namespace,
-}
+/// How long a worker stopping with nothing left to do may spend closing its broker connection politely.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher {
     slots: Slots,
@@ -97,8 +46,22 @@ pub(crate) struct Dispatcher {
     shutdown: Shutdown,
     /// How long running jobs may go on after the worker stopped taking jobs.
     drain: Duration,
+    /// How long a terminated job's scripts get between SIGTERM and SIGKILL.
+    kill_grace: Duration,
     /// Cancelled when the drain ends or the dispatcher fails: every running job is then terminated.
     stop: CancellationToken,
+    /// Cancelled when the worker must exit whatever is left: job tasks stop recording their ends.
+    give_up: CancellationToken,
+}
+
+/// How the worker stops: when (`shutdown`), and how long its running jobs get.
+#[derive(Debug, Clone)]
+pub(crate) struct Stopping {
+    pub(crate) shutdown: Shutdown,
+    /// How long running jobs may go on after the worker stopped taking jobs (`HOPPER_DRAIN`).
+    pub(crate) drain: Duration,
+    /// How long a terminated job's scripts get between SIGTERM and SIGKILL (`HOPPER_KILL_GRACE`).
+    pub(crate) kill_grace: Duration,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -116,10 +79,16 @@ impl Dispatcher {
         consumers: QueueConsumers,
         channel: (UnboundedSender<Event>, UnboundedReceiver<Event>),
         shared: Arc<Shared>,
-        shutdown: Shutdown,
-        drain: Duration,
+        stopping: Stopping,
     ) -> Self {
+        let Stopping {
+            shutdown,
+            drain,
+            kill_grace,
+        } = stopping;
         Self {
+            kill_grace,
+            give_up: CancellationToken::new(),
             slots: Slots::new(threads),
             reservation: None,
             link,
@@ -137,16 +106,22 @@ impl Dispatcher {
     /// Serves until shutdown begins, then drains: takes no new job, lets running ones finish for up to
     /// the drain time (or until the shutdown's second stage), then terminates the rest and records
     /// them. A lost broker connection is re-opened while running jobs go on.
+    ///
+    /// Whatever Redis and RabbitMQ do, it returns within the drain time, plus the kill grace, plus
+    /// [`RECORD_GRACE`], of the first signal: every call to them is bounded, and job ends that cannot
+    /// be recorded by then are left to the sweepers.
     pub(crate) async fn run(mut self) -> anyhow::Result<()> {
         let result = self.serve().await;
+        let drain_ends = Instant::now() + self.drain;
         // Nothing new: deliveries not yet claimed go back to their queues when the channels close.
-        self.consumers.close().await;
+        let limit = self.link.limit().min(self.drain);
+        self.consumers.close(limit).await;
         self.tracker.close();
         if result.is_ok() && !self.tracker.is_empty() {
             tracing::info!(tasks = self.tracker.len(), drain = ?self.drain, "draining: running jobs may finish");
             tokio::select! {
                 () = self.tracker.wait() => tracing::info!("drained: every job ended"),
-                () = tokio::time::sleep(self.drain) => {
+                () = tokio::time::sleep_until(drain_ends) => {
                     tracing::warn!("drain time over; terminating the jobs still running");
                 }
                 () = self.shutdown.now.cancelled() => {
@@ -155,8 +130,25 @@ impl Dispatcher {
             }
         }
         self.stop.cancel();
-        self.tracker.wait().await;
-        self.link.close().await;
+        let exit_by = Instant::now() + self.kill_grace + RECORD_GRACE;
+        // The broker is not needed any more (ends go to Redis, re-queued jobs through the publisher):
+        // close the link while the last jobs end, not after.
+        let close_within = CLOSE_GRACE.min(self.link.limit());
+        let closing = self.link.close(close_within);
+        let ending = async {
+            if tokio::time::timeout_at(exit_by, self.tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "stopping with job ends not recorded: Redis did not answer in time; a sweeper \
+                     settles them once this worker's heartbeat has expired"
+                );
+                self.give_up.cancel();
+                self.tracker.wait().await;
+            }
+        };
+        tokio::join!(closing, ending);
         result
     }
 
@@ -167,9 +159,10 @@ impl Dispatcher {
             let Err(lost) = self.serve_link().await else {
                 return Ok(());
             };
-            tracing::warn!(
-                "lost RabbitMQ ({lost:#}); running jobs go on while the worker reconnects"
-            );
+            // Said once per outage, however many attempts reconnecting takes.
+            self.link
+                .outage
+                .failed(&format!("lost the connection: {lost:#}"));
             self.reservation = None;
             if !self
                 .link
@@ -228,6 +221,11 @@ impl Dispatcher {
                     tracing::debug!(%queue, generation, "consumer of a replaced connection started");
                 }
             }
+            Event::LinkSilent { epoch, error } => {
+                if epoch == self.link.epoch() {
+                    anyhow::bail!("RabbitMQ stopped answering on the connection: {error}");
+                }
+            }
             Event::ConsumersFailed { attachment, error } => {
                 if attachment == self.consumers.attachment() {
                     anyhow::bail!("cannot open or cancel consumers: {error}");
@@ -276,7 +274,7 @@ impl Dispatcher {
             // Another copy of a job this worker is already claiming or running (it listed several of
             // our queues). Whatever that claim decides settles the job; this copy is redundant.
             tracing::debug!(%job, %queue, "second copy of a held job dropped");
-            return settle(delivery, Settle::Done, spent);
+            return settle(delivery, Settle::Done, spent, self.shared.amqp_limit);
         };
         let free = self.slots.free();
         let held_back = self
@@ -291,7 +289,7 @@ impl Dispatcher {
             if self.reservation.is_none() || !held_back {
                 self.reservation = Some(Reservation::new(queue, granted));
             }
-            return settle(delivery, Settle::HandBack, spent);
+            return settle(delivery, Settle::HandBack, spent, self.shared.amqp_limit);
         }
         // Whatever was reserved for is served: this is the head of the reserved queue.
         self.reservation = None;
@@ -311,13 +309,11 @@ impl Dispatcher {
             cancel,
         };
         let span = tracing::info_span!("job", job.id = %order.job, queue = %order.queue);
-        let task = run_order(
-            self.shared.clone(),
-            order,
-            self.stop.clone(),
-            self.shutdown.now.clone(),
-            self.sender.clone(),
-        );
+        let stops = Stops {
+            stop: self.stop.clone(),
+            give_up: self.give_up.clone(),
+        };
+        let task = order.run(self.shared.clone(), stops, self.sender.clone());
         self.tracker.spawn(task.instrument(span));
     }
 
@@ -333,228 +329,6 @@ impl Dispatcher {
             self.consumers.want(&queue, wanted as usize);
         }
     }
-}
-
-/// A delivery that got its slots, on its way to be claimed and run.
-struct Order {
-    job: JobId,
-    queue: QueueName,
-    threads: u32,
-    note: Option<String>,
-    delivery: Delivery,
-    /// Settled only once this resolves: see [`settle`].
-    spent: Spent,
-    cancel: CancellationToken,
-}
-
-async fn run_order(
-    shared: Arc<Shared>,
-    order: Order,
-    stop: CancellationToken,
-    give_up: CancellationToken,
-    done: UnboundedSender<Event>,
-) {
-    let Order {
-        job,
-        queue,
-        threads,
-        note,
-        delivery,
-        spent,
-        cancel,
-    } = order;
-    match claim(&shared, &job, &queue, threads, note.as_deref(), &stop).await {
-        Some(Claim::Claimed(spec)) => {
-            settle(delivery, Settle::Done, spent);
-            shared.running.mark_claimed(
-                &job,
-                Claimed {
-                    queue: queue.clone(),
-                    threads,
-                },
-            );
-            let assignment = Assignment {
-                id: &job,
-                spec: &spec,
-                queue: &queue,
-                threads,
-            };
-            let ending = shared.runner.run(assignment, &cancel, &stop).await;
-            // From here the end is this task's to record; the heartbeat's checks leave the job alone.
-            shared.running.mark_ending(&job);
-            // The script and all it started are gone, so its slots are free: the next job's consumer
-            // opens while this end is being recorded. The job stays held until then, so a second copy
-            // of it is still refused.
-            let _ = done.send(Event::JobDone { threads });
-            record(&shared, &job, &ending, &give_up).await;
-            shared.running.remove(&job);
-            return;
-        }
-        Some(Claim::NotQueued(state)) => {
-            tracing::debug!(%state, "job is no longer queued; message dropped");
-            settle(delivery, Settle::Done, spent);
-        }
-        Some(Claim::Missing) => {
-            let reason = format!("job {job} is unknown to Redis");
-            dead_letter(&shared, &queue, delivery, spent, &reason).await;
-        }
-        None => settle(delivery, Settle::HandBack, spent),
-    }
-    shared.running.remove(&job);
-    let _ = done.send(Event::JobDone { threads });
-}
-
-/// Claims the job, asking again while Redis fails: an error does not say whether the claim happened,
-/// and only the same claim token asked again can tell. Handing the delivery back after a claim that
-/// did happen would leave the job running with nobody running it. `None` if the worker stops first.
-async fn claim(
-    shared: &Shared,
-    job: &JobId,
-    queue: &QueueName,
-    threads: u32,
-    note: Option<&str>,
-    stop: &CancellationToken,
-) -> Option<Claim> {
-    let token = uuid::Uuid::new_v4().to_string();
-    let claimant = Claimant {
-        worker: &shared.worker_id,
-        host: &shared.host,
-        token: &token,
-    };
-    loop {
-        if stop.is_cancelled() {
-            return None;
-        }
-        match shared
-            .store
-            .claim(job, &claimant, queue, threads, note)
-            .await
-        {
-            Ok(claim) => return Some(claim),
-            Err(error) => tracing::error!(%error, "cannot claim job yet; asking again"),
-        }
-        tokio::select! {
-            () = stop.cancelled() => return None,
-            () = tokio::time::sleep(STORE_RETRY_PAUSE) => {}
-        }
-    }
-}
-
-/// Writes how a job ended, asking again while Redis is unavailable: a final state must not be dropped
-/// because of an outage. Gives up only when the shutdown's second stage says so; the job then stays
-/// in this worker's name, and a sweeper settles it once this worker's heartbeat has expired.
-///
-/// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
-/// if it has tries left.
-async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
-    let mut pause = STORE_RETRY_PAUSE;
-    loop {
-        let result = if ending.failure == Some(Failure::WorkerShutdown) {
-            shared
-                .store
-                .release(job, &shared.worker_id, &Failure::WorkerShutdown, false)
-                .await
-        } else {
-            shared
-                .store
-                .finish(job, &shared.worker_id, ending)
-                .await
-                .map(|state| state.map_or(Ended::NotOwned, Ended::Final))
-        };
-        match result {
-            Ok(Ended::Final(state)) => return tracing::info!(%state, "job ended"),
-            Ok(Ended::Requeued(requeue)) => {
-                tracing::info!(
-                    "job re-queued: the worker shut down under it and it has tries left"
-                );
-                if let Err(error) =
-                    publish_requeue(&shared.store, &shared.publisher, &requeue).await
-                {
-                    // It stays in the requeue set; the next sweep publishes it.
-                    tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
-                }
-                return;
-            }
-            Ok(Ended::NotOwned) => {
-                return tracing::warn!(
-                    "job no longer belongs to this worker; its end is not recorded"
-                );
-            }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?pause, "cannot record the job's end yet");
-            }
-        }
-        tokio::select! {
-            () = give_up.cancelled() => {
-                return tracing::error!("stopping now: the job's end is not recorded; a sweeper will settle it");
-            }
-            () = tokio::time::sleep(pause) => {}
-        }
-        pause = (pause * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// Keeps a delivery no worker can act on in the dead-letter queue and counts it, then acks it. If it
-/// cannot be kept there, it is handed back: never dropped silently.
-async fn dead_letter(
-    shared: &Shared,
-    queue: &QueueName,
-    delivery: Delivery,
-    spent: Spent,
-    reason: &str,
-) {
-    let name = topology::job_queue(&shared.ns, queue);
-    match shared
-        .publisher
-        .dead_letter(&name, &delivery.data, reason)
-        .await
-    {
-        Ok(()) => {
-            let count = shared.store.count_dead_letter().await;
-            tracing::warn!(%queue, reason, ?count, "message dead-lettered");
-            settle(delivery, Settle::Done, spent);
-        }
-        Err(error) => {
-            tracing::error!(%queue, reason, %error, "cannot dead-letter a message; handing it back");
-            tokio::time::sleep(DEAD_LETTER_RETRY_PAUSE).await;
-            settle(delivery, Settle::HandBack, spent);
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Settle {
-    /// Claimed, or known to need no run: ack.
-    Done,
-    /// Not taken here: requeue for any worker.
-    HandBack,
-}
-
-/// Acks or requeues a delivery without holding up the caller. Either gives its consumer credit for
-/// another job, so it waits until the consumer's cancel (`spent`) has reached the broker: the consumer
-/// must not be sent a second job.
-fn settle(delivery: Delivery, how: Settle, spent: Spent) {
-    tokio::spawn(async move {
-        if let Some(cancelled) = spent {
-            // An error means the cancel's task is gone, and with it the channel: nothing to wait for.
-            let _ = cancelled.await;
-        }
-        let result = match how {
-            Settle::Done => delivery.ack(BasicAckOptions::default()).await,
-            Settle::HandBack => {
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await
-            }
-        };
-        if let Err(error) = result {
-            // The channel closed; the broker requeues the delivery itself.
-            tracing::debug!(%error, ?how, "cannot settle delivery");
-        }
-    });
 }
 
 /// Completes at `deadline`, or never.

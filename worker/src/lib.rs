@@ -5,19 +5,23 @@ mod config;
 mod consumers;
 mod control;
 mod dispatcher;
+mod event;
 mod interpreters;
 mod launch;
 mod leftovers;
 mod link;
 mod liveness;
+mod order;
 mod output;
 mod process_group;
 mod reservation;
 mod runner;
 mod running;
+mod settle;
 mod slots;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use hopper_common::{Publisher, Shutdown, Store, Sweeper};
@@ -27,11 +31,12 @@ pub use config::{QueueList, WorkerConfig};
 pub use interpreters::Interpreters;
 
 use consumers::QueueConsumers;
-use dispatcher::{Dispatcher, Shared};
+use dispatcher::{Dispatcher, Stopping};
 use launch::Launcher;
 use leftovers::Leftovers;
-use link::Link;
+use link::{Link, LinkSettings};
 use liveness::Liveness;
+use order::Shared;
 use runner::Runner;
 use running::Running;
 
@@ -45,6 +50,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         &config.connection.redis_url,
         ns.clone(),
         config.connection.retention,
+        config.connection.redis_timeout,
     )
     .context("bad setting HOPPER_REDIS_URL")?;
     let leftovers = Leftovers::open(&config.log_dir, &config.worker_id, config.kill_grace)
@@ -63,22 +69,34 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         tracing::warn!(jobs = ?ended, "ended scripts a previous run of this worker left running");
     }
     let name = format!("hopper-worker {}", config.worker_id);
+    let amqp_limit = config.connection.amqp_timeout;
     let publisher = Arc::new(Publisher::new(
         &config.connection.amqp_url,
         ns.clone(),
         &format!("{name} publisher"),
+        amqp_limit,
     ));
     let events = tokio::sync::mpsc::unbounded_channel();
     let running = Arc::new(Running::default());
+    let link_settings = LinkSettings {
+        url: config.connection.amqp_url.clone(),
+        limit: amqp_limit,
+        check_interval: config.connection.check_interval,
+    };
     let mut link = Link::new(
-        &config.connection.amqp_url,
+        link_settings,
         ns.clone(),
         &config.worker_id,
         running.clone(),
         events.0.clone(),
     );
-    let mut consumers =
-        QueueConsumers::new(&ns, &config.queues.0, &config.worker_id, events.0.clone());
+    let mut consumers = QueueConsumers::new(
+        &ns,
+        &config.queues.0,
+        &config.worker_id,
+        events.0.clone(),
+        amqp_limit,
+    );
     if !link.establish(&mut consumers, &shutdown.begin).await? {
         return Ok(());
     }
@@ -131,6 +149,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         host,
         publisher,
         ns,
+        amqp_limit,
     });
     tracing::info!(
         worker = %config.worker_id,
@@ -144,16 +163,33 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         consumers,
         events,
         shared,
-        shutdown,
-        config.drain,
+        Stopping {
+            shutdown,
+            drain: config.drain,
+            kill_grace: config.kill_grace,
+        },
     )
     .run()
     .await;
-    // The heartbeat goes on until every job's end is recorded: a draining worker is alive.
+    // The heartbeat goes on until every job's end is recorded: a draining worker is alive. A heartbeat
+    // or sweep waiting on a Redis that hangs is not waited for, nor is the sign-off: the heartbeat
+    // expires by itself.
     background.cancel();
-    let _ = tokio::join!(heart, sweeping);
-    if let Err(error) = store.sign_off(&config.worker_id).await {
-        tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");
+    let signed_off = async {
+        let _ = tokio::join!(heart, sweeping);
+        store.sign_off(&config.worker_id).await
+    };
+    match tokio::time::timeout(SIGN_OFF_GRACE, signed_off).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");
+        }
+        Err(_) => {
+            tracing::debug!("Redis does not answer; this worker's heartbeat expires by itself")
+        }
     }
     result
 }
+
+/// How long a stopping worker may spend on its last words to Redis: its heartbeat's removal.
+const SIGN_OFF_GRACE: Duration = Duration::from_secs(1);

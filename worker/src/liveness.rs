@@ -41,16 +41,38 @@ impl Liveness {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Err(error) = self.beat().await {
-                tracing::warn!(%error, "cannot refresh this worker's heartbeat");
-                continue;
+            // The work of one beat stops with the worker, even in the middle of a call.
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = self.beat_and_check() => {}
             }
-            if let Err(error) = self.give_back_stranded().await {
-                tracing::warn!(%error, "cannot check this worker's jobs in Redis");
-            }
-            if let Err(error) = self.check_held().await {
-                tracing::warn!(%error, "cannot check the jobs this worker runs against Redis");
-            }
+        }
+    }
+
+    /// Refreshes the heartbeat, then squares this worker's jobs with Redis. Failures are retried at the
+    /// next beat; an outage is logged once by the store itself.
+    async fn beat_and_check(&self) {
+        if let Err(error) = self.beat().await {
+            log(
+                error.is_outage(),
+                &error,
+                "cannot refresh this worker's heartbeat",
+            );
+            return;
+        }
+        if let Err(error) = self.give_back_stranded().await {
+            log(
+                error.is_outage(),
+                &error,
+                "cannot check this worker's jobs in Redis",
+            );
+        }
+        if let Err(error) = self.check_held().await {
+            log(
+                error.is_outage(),
+                &error,
+                "cannot check the jobs this worker runs against Redis",
+            );
         }
     }
 
@@ -131,5 +153,13 @@ impl Liveness {
             }
         }
         Ok(())
+    }
+}
+
+fn log(outage: bool, error: &dyn std::fmt::Display, what: &str) {
+    if outage {
+        tracing::debug!(%error, "{what}");
+    } else {
+        tracing::warn!(%error, "{what}");
     }
 }

@@ -14,8 +14,9 @@ async fn main() -> ExitCode {
     match hopper_worker::run(config, Shutdown::on_signals()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // Once, through the logger (which writes to stderr too), so that a log collector gets it in
+            // the chosen format and a person reads it once.
             tracing::error!("hopper-worker stopped: {error:#}");
-            eprintln!("hopper-worker: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -45,7 +45,13 @@ async fn run_and_stop(ns: Namespace) {
             .expect("start hopper-worker"),
     );
 
-    let store = Store::new(REDIS, ns.clone(), Duration::from_secs(600)).expect("store");
+    let store = Store::new(
+        REDIS,
+        ns.clone(),
+        Duration::from_secs(600),
+        Duration::from_secs(5),
+    )
+    .expect("store");
     let spec = JobSpec {
         threads: 1,
         queues: vec![QueueName::parse("default").expect("queue")],
@@ -55,10 +61,15 @@ async fn run_and_stop(ns: Namespace) {
         max_tries: 1,
     };
     let id = store.create(&spec).await.expect("create job");
-    Publisher::new(AMQP, ns.clone(), "worker binary test")
-        .submit(&id, 1, &spec.queues)
-        .await
-        .expect("publish");
+    Publisher::new(
+        AMQP,
+        ns.clone(),
+        "worker binary test",
+        Duration::from_secs(5),
+    )
+    .submit(&id, 1, &spec.queues)
+    .await
+    .expect("publish");
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let job = loop {

@@ -26,14 +26,23 @@ pub(crate) enum GsvarError {
 
 impl GsvarError {
     pub(crate) fn store(error: hopper_common::StoreError) -> Self {
-        tracing::error!(%error, "Redis unavailable");
+        // An outage is logged once by the store itself; anything else is this request's to report.
+        if error.is_outage() {
+            tracing::debug!(%error, "Redis unavailable");
+        } else {
+            tracing::error!(%error, "Redis failed");
+        }
         Self::Unavailable(
             "Hopper cannot reach its job store (Redis); nothing was changed, try again",
         )
     }
 
     pub(crate) fn broker(error: hopper_common::BrokerError) -> Self {
-        tracing::error!(%error, "RabbitMQ unavailable");
+        if error.is_outage() {
+            tracing::debug!(%error, "RabbitMQ unavailable");
+        } else {
+            tracing::error!(%error, "RabbitMQ refused");
+        }
         Self::Unavailable(
             "Hopper cannot reach its message broker (RabbitMQ); nothing was changed, try again",
         )

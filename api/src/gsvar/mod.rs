@@ -19,17 +19,25 @@ pub(crate) use error::GsvarError;
 use reply::{DeleteReply, SubmitReply, UpdateReply};
 use request::Action;
 
+use crate::peer::Peer;
 use crate::{AppState, JobRequest, Tokens};
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
+    peer: Peer,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GsvarError> {
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => GsvarError::TooLarge(state.max_body),
         _ => GsvarError::BadRequest(rejection.body_text()),
     })?;
-    match decode(&state.tokens, &body)? {
+    let action = decode(&state.tokens, &body).inspect_err(|error| {
+        // Who knocked with a wrong key, for the operator; the token itself never reaches a log.
+        if let GsvarError::Unauthorized(_) | GsvarError::Forbidden(_) = error {
+            tracing::info!(client = %peer, door = "gsvar", reason = %error, "request refused");
+        }
+    })?;
+    match action {
         Action::Submit(job) => submit(&state, job).await,
         Action::Update { id } => update(&state, &id).await,
         Action::Delete { id } => delete(&state, &id).await,

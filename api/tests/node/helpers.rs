@@ -151,7 +151,7 @@ impl Node {
 
 /// `http://<address>/qe` out of the node's "ready" line.
 fn listening_address(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("qe_api_base_url is http://")?;
+    let (_, rest) = line.split_once("listening on http://")?;
     let (address, _) = rest.split_once("/qe")?;
     address.parse().ok()
 }

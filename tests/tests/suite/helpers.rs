@@ -104,7 +104,13 @@ impl TestEnv {
         let logs = root.path().join("logs");
         std::fs::create_dir_all(&work).expect("work dir");
         let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("megsap/src/Pipelines");
-        let store = Store::new(&redis_url(), ns.clone(), Duration::from_secs(3600)).expect("store");
+        let store = Store::new(
+            &redis_url(),
+            ns.clone(),
+            Duration::from_secs(3600),
+            Duration::from_secs(5),
+        )
+        .expect("store");
         Self {
             ns,
             _root: root,

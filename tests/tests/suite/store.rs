@@ -171,6 +171,7 @@ async fn a_store_without_redis_fails_fast_and_backs_off() {
         &format!("redis://127.0.0.1:{port}"),
         ns,
         Duration::from_secs(60),
+        Duration::from_secs(5),
     )
     .expect("a store, without connecting");
     let first = store.ping().await.expect_err("Redis is down");

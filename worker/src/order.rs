@@ -1,0 +1,225 @@
+//! A job's life on this worker, from a delivery that got its slots to its recorded end: claim it in
+//! Redis, settle the delivery, run the script, record how it ended.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hopper_common::{
+    Claim, Claimant, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName, Store,
+    StoreError, publish_requeue,
+};
+use lapin::message::Delivery;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::consumers::Spent;
+use crate::event::Event;
+use crate::runner::{Assignment, Runner};
+use crate::running::{Claimed, Running};
+use crate::settle::{Settle, dead_letter, settle};
+
+/// Pause between attempts to reach Redis for a claim or a job's end; a job's end doubles it up to
+/// [`MAX_RETRY_PAUSE`].
+const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(10);
+
+/// What job tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) runner: Runner,
+    pub(crate) running: Arc<Running>,
+    pub(crate) worker_id: String,
+    pub(crate) host: String,
+    /// For re-queued jobs and dead letters.
+    pub(crate) publisher: Arc<Publisher>,
+    pub(crate) ns: Namespace,
+    /// Bounds each ack and nack (`HOPPER_AMQP_TIMEOUT`).
+    pub(crate) amqp_limit: Duration,
+}
+
+/// A delivery that got its slots, on its way to be claimed and run.
+#[derive(Debug)]
+pub(crate) struct Order {
+    pub(crate) job: JobId,
+    pub(crate) queue: QueueName,
+    pub(crate) threads: u32,
+    pub(crate) note: Option<String>,
+    pub(crate) delivery: Delivery,
+    /// Settled only once this resolves: see [`settle`].
+    pub(crate) spent: Spent,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// When a job task must stop: `stop` terminates its script (the drain is over), `give_up` ends the
+/// recording of its end (the worker must exit now, whether Redis answers or not).
+#[derive(Debug, Clone)]
+pub(crate) struct Stops {
+    pub(crate) stop: CancellationToken,
+    pub(crate) give_up: CancellationToken,
+}
+
+impl Order {
+    /// Claims, runs and records the job; says when its slots are free again.
+    pub(crate) async fn run(self, shared: Arc<Shared>, stops: Stops, done: UnboundedSender<Event>) {
+        let Order {
+            job,
+            queue,
+            threads,
+            note,
+            delivery,
+            spent,
+            cancel,
+        } = self;
+        let limit = shared.amqp_limit;
+        match claim(&shared, &job, &queue, threads, note.as_deref(), &stops.stop).await {
+            Some(Claim::Claimed(spec)) => {
+                settle(delivery, Settle::Done, spent, limit);
+                shared.running.mark_claimed(
+                    &job,
+                    Claimed {
+                        queue: queue.clone(),
+                        threads,
+                    },
+                );
+                let assignment = Assignment {
+                    id: &job,
+                    spec: &spec,
+                    queue: &queue,
+                    threads,
+                };
+                let ending = shared.runner.run(assignment, &cancel, &stops.stop).await;
+                // From here the end is this task's to record; the heartbeat's checks leave the job
+                // alone.
+                shared.running.mark_ending(&job);
+                // The script and all it started are gone, so its slots are free: the next job's
+                // consumer opens while this end is being recorded. The job stays held until then, so a
+                // second copy of it is still refused.
+                let _ = done.send(Event::JobDone { threads });
+                record(&shared, &job, &ending, &stops.give_up).await;
+                shared.running.remove(&job);
+                return;
+            }
+            Some(Claim::NotQueued(state)) => {
+                tracing::debug!(%state, "job is no longer queued; message dropped");
+                settle(delivery, Settle::Done, spent, limit);
+            }
+            Some(Claim::Missing) => {
+                let reason = format!("job {job} is unknown to Redis");
+                dead_letter(&shared, &queue, delivery, spent, &reason).await;
+            }
+            None => settle(delivery, Settle::HandBack, spent, limit),
+        }
+        shared.running.remove(&job);
+        let _ = done.send(Event::JobDone { threads });
+    }
+}
+
+/// Claims the job, asking again while Redis fails: an error does not say whether the claim happened,
+/// and only the same claim token asked again can tell. Handing the delivery back after a claim that
+/// did happen would leave the job running with nobody running it. `None` if the worker stops first.
+async fn claim(
+    shared: &Shared,
+    job: &JobId,
+    queue: &QueueName,
+    threads: u32,
+    note: Option<&str>,
+    stop: &CancellationToken,
+) -> Option<Claim> {
+    let token = uuid::Uuid::new_v4().to_string();
+    let claimant = Claimant {
+        worker: &shared.worker_id,
+        host: &shared.host,
+        token: &token,
+    };
+    loop {
+        let claimed = tokio::select! {
+            () = stop.cancelled() => return None,
+            claimed = shared.store.claim(job, &claimant, queue, threads, note) => claimed,
+        };
+        match claimed {
+            Ok(claim) => return Some(claim),
+            Err(error) => log_retry(&error, "cannot claim the job yet; asking again"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return None,
+            () = tokio::time::sleep(STORE_RETRY_PAUSE) => {}
+        }
+    }
+}
+
+/// Writes how a job ended, asking again while Redis is unavailable: a final state must not be dropped
+/// because of an outage. Gives up only when `give_up` says the worker must exit now, even in the middle
+/// of an attempt; the job then stays in this worker's name, and a sweeper settles it once this worker's
+/// heartbeat has expired.
+///
+/// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
+/// if it has tries left.
+async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
+    let mut pause = STORE_RETRY_PAUSE;
+    loop {
+        let recording = async {
+            if ending.failure == Some(Failure::WorkerShutdown) {
+                shared
+                    .store
+                    .release(job, &shared.worker_id, &Failure::WorkerShutdown, false)
+                    .await
+            } else {
+                shared
+                    .store
+                    .finish(job, &shared.worker_id, ending)
+                    .await
+                    .map(|state| state.map_or(Ended::NotOwned, Ended::Final))
+            }
+        };
+        let result = tokio::select! {
+            () = give_up.cancelled() => return not_recorded(),
+            result = recording => result,
+        };
+        match result {
+            Ok(Ended::Final(state)) => return tracing::info!(%state, "job ended"),
+            Ok(Ended::Requeued(requeue)) => {
+                tracing::info!(
+                    "job re-queued: the worker shut down under it and it has tries left"
+                );
+                let published = tokio::select! {
+                    () = give_up.cancelled() => return,
+                    published = publish_requeue(&shared.store, &shared.publisher, &requeue) => published,
+                };
+                if let Err(error) = published {
+                    // It stays in the requeue set; the next sweep publishes it.
+                    tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
+                }
+                return;
+            }
+            Ok(Ended::NotOwned) => {
+                return tracing::warn!(
+                    "job no longer belongs to this worker; its end is not recorded"
+                );
+            }
+            Err(error) => log_retry(&error, "cannot record the job's end yet; asking again"),
+        }
+        tokio::select! {
+            () = give_up.cancelled() => return not_recorded(),
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(MAX_RETRY_PAUSE);
+    }
+}
+
+fn not_recorded() {
+    tracing::error!(
+        "stopping now: the job's end is not recorded (Redis did not answer in time); a sweeper will \
+         re-queue or fail it once this worker's heartbeat has expired"
+    );
+}
+
+/// A failed call that will be asked again. An outage is logged once by the store itself, so here only
+/// at debug; anything else (Redis answered with an error) is worth a warning each time.
+fn log_retry(error: &StoreError, what: &str) {
+    if error.is_outage() {
+        tracing::debug!(%error, "{what}");
+    } else {
+        tracing::warn!(%error, "{what}");
+    }
+}
