@@ -50,8 +50,8 @@ pub struct ApiConfig {
     pub max_tries: TriesPolicy,
 
     /// On SIGTERM or SIGINT the node stops taking connections and gives the requests in flight this
-    /// long to finish (e.g. 30s, 2min), then exits and drops what is left. A second signal stops it at
-    /// once. Keep it below the orchestrator's own grace (Docker's stop_grace_period, Kubernetes'
+    /// long to finish (e.g. 30s, 2min), then exits and drops what is left. A second signal, at least a
+    /// second after the first, stops it at once (signals closer together count as one). Keep it below the orchestrator's own grace (Docker's stop_grace_period, Kubernetes'
     /// terminationGracePeriodSeconds), or the node is killed before it has finished.
     #[arg(long, env = "HOPPER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

@@ -42,11 +42,11 @@ fn refuses_to_start_without_a_token() {
     ] {
         let output = api(&env, &[]);
         assert!(!output.status.success());
-        assert!(
-            stderr(&output).contains("HOPPER_TOKENS"),
-            "{}",
-            stderr(&output)
-        );
+        let message = stderr(&output);
+        assert!(message.contains("HOPPER_TOKENS"), "{message}");
+        // Said once, and the binary named once.
+        assert_eq!(message.matches("hopper-api").count(), 1, "{message}");
+        assert_eq!(message.matches("HOPPER_TOKENS=").count(), 1, "{message}");
     }
 }
 
@@ -82,6 +82,9 @@ fn bad_settings_are_named() {
         ("HOPPER_SWEEP_INTERVAL", "10ms"),
         ("HOPPER_LOG_FORMAT", "xml"),
         ("HOPPER_LOG", "=!="),
+        ("HOPPER_REDIS_TIMEOUT", "0s"),
+        ("HOPPER_AMQP_TIMEOUT", "1h"),
+        ("HOPPER_CHECK_INTERVAL", "soon"),
     ];
     for (var, value) in cases {
         let output = api(&with(var, value), &[]);
@@ -123,6 +126,9 @@ fn help_lists_every_setting() {
         "HOPPER_RETENTION",
         "HOPPER_LOG",
         "HOPPER_LOG_FORMAT",
+        "HOPPER_REDIS_TIMEOUT",
+        "HOPPER_AMQP_TIMEOUT",
+        "HOPPER_CHECK_INTERVAL",
     ] {
         assert!(
             help.contains(&format!("[env: {var}")),

@@ -32,7 +32,7 @@ pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;
 pub use queue_name::QueueName;
-pub use shutdown::Shutdown;
+pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use store::{
     CancelOutcome, Claimant, Ended, HashEncoding, Holder, RECOMMENDED_HASH_MAX_LISTPACK_VALUE,
     Requeue, Store,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lapin::options::QueueDeleteOptions;
@@ -18,6 +19,22 @@ pub fn redis_url() -> String {
 pub fn amqp_url() -> String {
     std::env::var("HOPPER_TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// Where `hopper-api` and `hopper-worker` are: `HOPPER_TEST_BIN_DIR`, or else the cargo target directory
+/// the running test executable was built in (`<target>/debug/deps/faults-…` → `<target>/debug/`).
+/// `cargo nextest run --workspace` builds them; otherwise run `cargo build --workspace --bins` first.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HOPPER_TEST_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("path of the test executable");
+    let deps = exe
+        .parent()
+        .expect("the test executable lives in <target>/debug/deps");
+    deps.parent()
+        .expect("the test executable lives in <target>/debug/deps")
+        .to_owned()
 }
 
 /// Polls `check` every 20 ms until it returns `Some`; fails the test after `deadline`.

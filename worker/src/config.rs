@@ -48,9 +48,12 @@ pub struct WorkerConfig {
     #[arg(long, env = "HOPPER_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub kill_grace: Duration,
 
-    /// On SIGTERM the worker stops taking jobs and lets running ones finish for this long; then it
-    /// terminates the rest, which go back to their queues if they have tries left and fail with
-    /// `worker shutdown` otherwise. A second SIGTERM or SIGINT ends the drain at once.
+    /// On SIGTERM or SIGINT (Ctrl-C) the worker stops taking jobs and lets running ones finish for
+    /// this long; then it terminates the rest, which go back to their queues if they have tries left
+    /// and fail with `worker shutdown` otherwise. A second signal, at least a second after the first,
+    /// ends the drain at once (signals closer together, as a terminal's Ctrl-C and a wrapper's SIGTERM
+    /// are, count as one). The worker exits within this, plus HOPPER_KILL_GRACE, plus a second, of the
+    /// first signal, whatever state Redis and RabbitMQ are in.
     #[arg(long, env = "HOPPER_DRAIN", default_value = "5min", value_parser = parse_duration)]
     pub drain: Duration,
 

@@ -45,6 +45,9 @@ fn bad_or_missing_settings_are_named() {
         ("HOPPER_SCRIPT_DIRS", Some("/nonexistent/hopper-scripts")),
         ("HOPPER_WORK_ROOTS", Some("/nonexistent/hopper-work")),
         ("HOPPER_LOG_DIR", Some("/proc/hopper-logs")),
+        ("HOPPER_REDIS_TIMEOUT", Some("10ms")),
+        ("HOPPER_AMQP_TIMEOUT", Some("forever")),
+        ("HOPPER_CHECK_INTERVAL", Some("1ms")),
     ];
     for (var, value) in cases {
         let mut env: Vec<_> = GOOD
@@ -84,10 +87,43 @@ fn help_lists_every_setting() {
         "HOPPER_RETENTION",
         "HOPPER_LOG",
         "HOPPER_LOG_FORMAT",
+        "HOPPER_REDIS_TIMEOUT",
+        "HOPPER_AMQP_TIMEOUT",
+        "HOPPER_CHECK_INTERVAL",
     ] {
         assert!(
             help.contains(&format!("[env: {var}")),
             "--help misses {var}"
         );
     }
+    // The drain follows either signal, as the README says: Ctrl-C sends SIGINT.
+    let drain = help
+        .split("--drain")
+        .nth(1)
+        .and_then(|rest| rest.split("[env: HOPPER_DRAIN").next())
+        .expect("--drain is explained");
+    assert!(
+        drain.contains("SIGTERM") && drain.contains("SIGINT"),
+        "--drain's help names only one signal: {drain}"
+    );
+}
+
+/// A setting that stops the worker at start is reported once, not once by the logger and again by
+/// `main`.
+#[test]
+fn a_fatal_error_is_printed_once() {
+    let mut env: Vec<_> = GOOD
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "HOPPER_SCRIPT_DIRS")
+        .collect();
+    env.push(("HOPPER_SCRIPT_DIRS", "/nonexistent/hopper-scripts"));
+    let output = worker(&env, &[]);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        message.matches("/nonexistent/hopper-scripts").count(),
+        1,
+        "{message}"
+    );
 }

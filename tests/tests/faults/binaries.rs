@@ -11,23 +11,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
-/// Where `hopper-api` and `hopper-worker` are: `HOPPER_TEST_BIN_DIR`, or else the cargo target directory
-/// this test executable was built in (`<target>/debug/deps/faults-…` → `<target>/debug/`).
-pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("HOPPER_TEST_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("path of the test executable");
-    let deps = exe
-        .parent()
-        .expect("the test executable lives in <target>/debug/deps");
-    deps.parent()
-        .expect("the test executable lives in <target>/debug/deps")
-        .to_owned()
-}
-
 fn binary(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
+    let path = hopper_tests::bin_dir().join(name);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace --bins` (with the same CARGO_TARGET_DIR) first, \
