@@ -188,6 +188,11 @@ impl Store {
         result
     }
 
+    /// Whether the last call to Redis was answered: false during an outage, until a call succeeds.
+    pub fn answering(&self) -> bool {
+        !self.link.manager.outage.is_failing()
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.call(|mut conn| async move {
             let _: String = redis::cmd("PING").query_async(&mut conn).await?;

@@ -175,11 +175,12 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     // or sweep waiting on a Redis that hangs is not waited for, nor is the sign-off: the heartbeat
     // expires by itself.
     background.cancel();
-    let signed_off = async {
-        let _ = tokio::join!(heart, sweeping);
-        store.sign_off(&config.worker_id).await
-    };
-    match tokio::time::timeout(SIGN_OFF_GRACE, signed_off).await {
+    let _ = tokio::join!(heart, sweeping);
+    if !store.answering() {
+        tracing::debug!("Redis does not answer; this worker's heartbeat expires by itself");
+        return result;
+    }
+    match tokio::time::timeout(SIGN_OFF_GRACE, store.sign_off(&config.worker_id)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");

@@ -99,6 +99,21 @@ impl Gsvar {
         }
     }
 
+    /// `GET /readyz`'s status and body, and how long it took; `None` if the node does not answer.
+    pub async fn readiness(&self) -> Option<(StatusCode, Value, Duration)> {
+        let sent = std::time::Instant::now();
+        let response = self
+            .client
+            .get(format!("{}/readyz", self.url))
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status();
+        let body = response.json().await.ok()?;
+        Some((status, body, sent.elapsed()))
+    }
+
     /// `GET /readyz`'s status code, or `None` if the node does not answer at all.
     pub async fn readyz(&self) -> Option<StatusCode> {
         let response = self

@@ -21,6 +21,11 @@
 //! - `worker_keeps_its_jobs_through_a_broker_cut`: a worker cut off from RabbitMQ keeps its script
 //!   running, records its end, reconnects when the link returns, and takes jobs again.
 
+//! - `hung_broker::*`, `hung_redis::*`: RabbitMQ or Redis up but not answering (accepting connections
+//!   and never answering, or frozen mid-connection: the proxy's `blackhole` and `freeze`, a Redis
+//!   paused with SIGSTOP): API nodes answer within their limits and `/readyz` says so; workers keep
+//!   their scripts, warn once, record their ends once it answers, and stop on SIGTERM in time.
+
 // A test binary has no public API; `pub` here only shares helpers between its modules.
 #![allow(unreachable_pub)]
 
@@ -29,6 +34,7 @@ mod binaries;
 mod checker;
 mod gsvar;
 mod hold;
+mod load;
 mod proxy;
 mod redis_node;
 mod wait;
@@ -37,6 +43,8 @@ mod worker_reconnect;
 mod world;
 
 mod api_sigterm;
+mod hung_broker;
+mod hung_redis;
 mod rabbitmq_cut;
 mod redis_restart;
 mod worker_drain;

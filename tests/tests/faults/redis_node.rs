@@ -37,6 +37,23 @@ impl RedisNode {
         let _ = self.child.wait().await;
     }
 
+    /// SIGSTOP: the process is still there and its port still takes connections (the kernel completes
+    /// the handshake), but nothing is answered: a Redis that hangs instead of failing.
+    pub fn pause(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// SIGCONT: it answers again, what it was sent meanwhile included.
+    pub fn resume(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = self.child.id().expect("redis-server is running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid fits in i32"));
+        nix::sys::signal::kill(pid, signal).expect("signal redis-server");
+    }
+
     /// Starts it again on the same port and directory and waits until it answers PING.
     pub async fn restart(&mut self) {
         self.child = spawn(self.port, &self.dir);
