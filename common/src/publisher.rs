@@ -89,8 +89,11 @@ impl Publisher {
     }
 
     async fn connect(&self) -> Result<Arc<Link>, BrokerError> {
+        // One limit for the whole connect: the handshake, then the channels with what is left of it.
+        let deadline = tokio::time::Instant::now() + self.limit;
         let connection = AmqpConnection::open(&self.url, &self.connection_name, self.limit).await?;
-        let channels = within(self.limit, async {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let channels = within(left, async {
             let (jobs, control) = (
                 connection.connection().create_channel().await?,
                 connection.connection().create_channel().await?,
@@ -118,6 +121,16 @@ impl Publisher {
             limit: self.limit,
             declared: Mutex::default(),
         }))
+    }
+
+    /// Bounds a whole publish (declare, send, confirm) by the one limit, not each of its steps.
+    async fn bounded<T>(
+        &self,
+        publish: impl std::future::Future<Output = Result<T, BrokerError>>,
+    ) -> Result<T, BrokerError> {
+        tokio::time::timeout(self.limit, publish)
+            .await
+            .unwrap_or(Err(BrokerError::Timeout(self.limit)))
     }
 
     /// Passes a call's outcome on. A call that failed for want of an answer, or on a broken
@@ -171,8 +184,8 @@ impl Publisher {
                 link.confirmed(&name, confirm).await?;
             }
             Ok(())
-        }
-        .await;
+        };
+        let published = self.bounded(published).await;
         self.settle(&held, published)
     }
 
@@ -199,8 +212,8 @@ impl Publisher {
             link.ensure_declared(&name).await?;
             let confirm = link.send(&link.jobs, &name, payload, properties).await?;
             link.confirmed(&name, confirm).await
-        }
-        .await;
+        };
+        let published = self.bounded(published).await;
         self.settle(&held, published)
     }
 
@@ -210,12 +223,12 @@ impl Publisher {
         let held = self.link().await?;
         let link = &held.value;
         let payload = Command::Cancel { job: job.clone() }.encode();
-        let published = link
-            .publish(
+        let published = self
+            .bounded(link.publish(
                 &link.control,
                 &topology::control_queue(&self.ns, worker),
                 &payload,
-            )
+            ))
             .await;
         self.settle(&held, published)
     }

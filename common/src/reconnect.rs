@@ -39,6 +39,22 @@ pub(crate) struct Held<T> {
     pub(crate) generation: u64,
 }
 
+/// One connect, holding the right to connect: however it ends short of success (an error, or its caller
+/// giving up on it), the next attempt waits out the backoff from that moment.
+struct Attempt<'a> {
+    backoff: tokio::sync::MutexGuard<'a, Backoff>,
+    delay: Duration,
+    succeeded: bool,
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.succeeded {
+            self.backoff.next_try = Some(Instant::now() + self.delay);
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Backoff {
     /// No connect is tried before this.
@@ -103,7 +119,7 @@ impl<T: Clone> Reconnect<T> {
         if let Some(connection) = self.current(&usable) {
             return Ok(connection);
         }
-        let mut backoff = self.connecting.lock().await;
+        let backoff = self.connecting.lock().await;
         // Someone may have connected while this caller waited for the lock.
         if let Some(connection) = self.current(&usable) {
             return Ok(connection);
@@ -115,17 +131,23 @@ impl<T: Clone> Reconnect<T> {
                 next_try - now
             )));
         }
-        // Counted as failed until it succeeds: a connect whose caller gives up on it (its time limit
-        // ran out) must leave a backoff behind too, or every call would wait out a hung server's connect.
-        backoff.next_try = Some(now + backoff.delay);
-        backoff.delay = (backoff.delay * 2).min(self.max_backoff);
+        // Counted as failed until it succeeds, when it ends: a connect whose caller gives up on it (its
+        // time limit ran out) must leave a backoff behind too, or every call would wait out a hung
+        // server's connect in turn.
+        let mut attempt = Attempt {
+            delay: backoff.delay,
+            backoff,
+            succeeded: false,
+        };
+        attempt.backoff.delay = (attempt.delay * 2).min(self.max_backoff);
         match connect().await {
             Ok(connection) => {
                 self.outage.answered();
-                backoff.next_try = None;
-                backoff.delay = self.first_backoff;
-                backoff.generation += 1;
-                let generation = backoff.generation;
+                attempt.succeeded = true;
+                attempt.backoff.next_try = None;
+                attempt.backoff.delay = self.first_backoff;
+                attempt.backoff.generation += 1;
+                let generation = attempt.backoff.generation;
                 *self.live() = Some((generation, connection.clone()));
                 Ok(Held {
                     value: connection,
@@ -187,6 +209,20 @@ mod tests {
             .await;
         assert_eq!(failed.err().as_deref(), Some("refused"));
         assert!(r.outage.is_failing());
+        let waiting = connect_to(&r, 1).await.expect_err("backing off");
+        assert!(waiting.starts_with("the last attempt failed"), "{waiting}");
+    }
+
+    #[tokio::test]
+    async fn the_backoff_runs_from_when_a_slow_connect_failed() {
+        let r = Reconnect::<u32>::new("test", Duration::from_millis(30), Duration::from_secs(1));
+        let slow_failure = || async {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            Err::<u32, _>("timed out".to_owned())
+        };
+        let failed = r.get(|_| true, slow_failure, |w| w).await;
+        assert_eq!(failed.err().as_deref(), Some("timed out"));
+        // The attempt took longer than the backoff: a caller that waited for it must not connect again.
         let waiting = connect_to(&r, 1).await.expect_err("backing off");
         assert!(waiting.starts_with("the last attempt failed"), "{waiting}");
     }

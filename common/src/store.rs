@@ -162,12 +162,25 @@ impl Store {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
+        self.call_by_deadline(|manager, _| operation(manager)).await
+    }
+
+    /// [`call`](Self::call), handing the operation its deadline too, in milliseconds of Redis's clock:
+    /// past it the caller has given up, so a write Redis carries out only then (it hung meanwhile) must
+    /// not take effect.
+    async fn call_by_deadline<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager, i64) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
         let limit = self.link.limit;
+        let started = now_ms() as i64;
         let mut generation = None;
         let attempt = async {
             let held = self.link.get().await?;
             generation = Some(held.generation);
-            operation(held.value).await
+            let deadline = started + held.value.clock_offset_ms + limit.as_millis() as i64;
+            operation(held.value.manager, deadline).await
         };
         let result = tokio::time::timeout(limit, attempt)
             .await
@@ -222,14 +235,16 @@ impl Store {
         extra: &[(&str, String)],
         ttl: u64,
     ) -> Result<JobId, StoreError> {
-        let mut invocation = self.scripts.create.key(self.ns.key("job-id"));
-        invocation.arg(self.ns.key("job:")).arg(ttl);
-        for (field, value) in spec_fields(spec, state).iter().chain(extra) {
-            invocation.arg(*field).arg(value);
-        }
-        self.call(|mut conn| async move {
-            let id: u64 = invocation.invoke_async(&mut conn).await?;
-            JobId::from_counter(id)
+        let limit = self.link.limit;
+        self.call_by_deadline(|mut conn, deadline| async move {
+            let mut invocation = self.scripts.create.key(self.ns.key("job-id"));
+            invocation.arg(self.ns.key("job:")).arg(ttl).arg(deadline);
+            for (field, value) in spec_fields(spec, state).iter().chain(extra) {
+                invocation.arg(*field).arg(value);
+            }
+            let id: Option<u64> = invocation.invoke_async(&mut conn).await?;
+            // None: Redis ran it only after the deadline, when this caller had given up.
+            JobId::from_counter(id.ok_or(StoreError::Timeout(limit))?)
         })
         .await
     }
@@ -708,9 +723,17 @@ impl HashEncoding {
 /// over again.
 struct Link {
     client: Client,
-    manager: Reconnect<ConnectionManager>,
+    manager: Reconnect<Connection>,
     /// Bounds every operation, its connect included (`HOPPER_REDIS_TIMEOUT`).
     limit: Duration,
+}
+
+/// The connection, and how far Redis's clock is ahead of this host's (measured when it was opened), to
+/// hand scripts deadlines in Redis's own time.
+#[derive(Clone)]
+struct Connection {
+    manager: ConnectionManager,
+    clock_offset_ms: i64,
 }
 
 impl Link {
@@ -733,18 +756,26 @@ impl Link {
             .set_response_timeout(Some(self.limit))
     }
 
-    async fn get(&self) -> Result<Held<ConnectionManager>, StoreError> {
+    async fn get(&self) -> Result<Held<Connection>, StoreError> {
         self.manager
-            .get(
-                |_| true,
-                || async {
-                    ConnectionManager::new_with_config(self.client.clone(), self.config())
-                        .await
-                        .map_err(StoreError::Connect)
-                },
-                StoreError::Reconnecting,
-            )
+            .get(|_| true, || self.connect(), StoreError::Reconnecting)
             .await
+    }
+
+    async fn connect(&self) -> Result<Connection, StoreError> {
+        let mut manager = ConnectionManager::new_with_config(self.client.clone(), self.config())
+            .await
+            .map_err(StoreError::Connect)?;
+        let before = now_ms();
+        let (secs, micros): (u64, u64) = redis::cmd("TIME")
+            .query_async(&mut manager)
+            .await
+            .map_err(StoreError::Connect)?;
+        let here = (before + now_ms()) / 2;
+        Ok(Connection {
+            manager,
+            clock_offset_ms: (secs * 1000 + micros / 1000) as i64 - here as i64,
+        })
     }
 }
 

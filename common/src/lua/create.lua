@@ -1,11 +1,20 @@
 -- Creates a job under a fresh id in one step, so no half-made job (an id without a hash) can exist.
 -- KEYS[1]: the id counter. ARGV[1]: job key prefix; ARGV[2]: retention in seconds (0: keep);
--- ARGV[3..]: field, value pairs (they include `state`).
+-- ARGV[3]: the deadline, in milliseconds of Redis's clock; ARGV[4..]: field, value pairs (they include
+-- `state`).
 -- The job key is derived from the counter, so it cannot be passed in KEYS: Hopper needs a single Redis
 -- node (or a primary with replicas), not Redis Cluster.
+--
+-- A Redis that hung (paused, swapping, a slow fork) runs what was sent to it once it goes on, even for a
+-- client that has given up and answered 503 meanwhile: the job would be left looking queued with no
+-- message behind it. Past the caller's deadline nothing is created.
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[3]) then
+  return false
+end
 local id = redis.call('INCR', KEYS[1])
 local key = ARGV[1] .. id
-redis.call('HSET', key, 'id', id, unpack(ARGV, 3))
+redis.call('HSET', key, 'id', id, unpack(ARGV, 4))
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
   redis.call('EXPIRE', key, ttl)

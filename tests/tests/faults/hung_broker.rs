@@ -63,9 +63,14 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
         noticed - frozen
     );
     assert_eq!(body["redis"], "ok", "{body}");
-    assert!(body["rabbitmq"].as_str().is_some_and(|r| r != "ok"), "{body}");
+    assert!(
+        body["rabbitmq"].as_str().is_some_and(|r| r != "ok"),
+        "{body}"
+    );
     let refused = |a: &crate::load::Answer| {
-        a.action == "submit" && a.sent > noticed && a.status == Some(StatusCode::SERVICE_UNAVAILABLE)
+        a.action == "submit"
+            && a.sent > noticed
+            && a.status == Some(StatusCode::SERVICE_UNAVAILABLE)
     };
     load.until("10 submits refused while it hangs", 10, refused)
         .await;
@@ -100,7 +105,10 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
     recorded.sort();
     let mut expected = accepted.clone();
     expected.sort();
-    assert_eq!(recorded, expected, "jobs in Redis are exactly the accepted ones");
+    assert_eq!(
+        recorded, expected,
+        "jobs in Redis are exactly the accepted ones"
+    );
 }
 
 /// A worker whose RabbitMQ freezes while a job runs: the script goes on and its end is recorded; the
@@ -125,7 +133,10 @@ async fn worker_goes_on_while_rabbitmq_hangs() {
     })
     .await;
     let waiting = api.gsvar.submit_ok("analyze.php", &[], "default").await;
-    assert!(pids(&attempt).iter().all(|&pid| alive(pid)), "the script must go on");
+    assert!(
+        pids(&attempt).iter().all(|&pid| alive(pid)),
+        "the script must go on"
+    );
     world.release(&held);
     until_ended(&api.gsvar, &redis_url(), &world.ns, &held, DEADLINE)
         .await
@@ -170,7 +181,10 @@ async fn worker_stops_in_time_while_rabbitmq_hangs() {
     let stopped = Instant::now();
     worker.process.sigterm();
     let bound = Duration::from_secs(3 + 1 + 1) + SLACK;
-    let status = worker.process.wait_exit(bound + Duration::from_secs(10)).await;
+    let status = worker
+        .process
+        .wait_exit(bound + Duration::from_secs(10))
+        .await;
     assert!(
         stopped.elapsed() <= bound,
         "stopped after {:?}\n{}",
@@ -184,7 +198,8 @@ async fn worker_stops_in_time_while_rabbitmq_hangs() {
 }
 
 /// A worker started while RabbitMQ accepts connections and never answers them (the wedged broker a
-/// new user met): it says so, once, and stops at once on SIGTERM instead of hanging.
+/// new user met): it says so, once, keeps no thread behind for each attempt, and stops at once on
+/// SIGTERM instead of hanging.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn worker_started_against_a_wedged_rabbitmq_warns_and_stops() {
     let world = World::new();
@@ -194,19 +209,38 @@ async fn worker_started_against_a_wedged_rabbitmq_warns_and_stops() {
         .set("HOPPER_AMQP_URL", amqp_url_via(proxy.port()))
         .set("HOPPER_LOG", "info,hopper_worker=debug");
     let mut process = Process::spawn("hopper-worker", "worker", &settings, world.dir());
-    eventually("two connects to go unanswered", DEADLINE, || {
-        let log = process.log();
-        let failed = log.matches("cannot reach RabbitMQ yet").count();
-        std::future::ready((failed >= 2).then_some(log))
-    })
-    .await;
+    let failed = |at_least: usize| {
+        let process = &process;
+        eventually("connects to go unanswered", DEADLINE, move || {
+            let failed = process.log().matches("cannot reach RabbitMQ yet").count();
+            std::future::ready((failed >= at_least).then_some(()))
+        })
+    };
+    failed(2).await;
+    let threads = threads_of(process.pid());
+    // Each unanswered connect is given up on whole: no thread or socket is left waiting for ever.
+    failed(4).await;
+    assert!(
+        threads_of(process.pid()) < threads + 2,
+        "threads grew from {threads} to {} over two unanswered connects",
+        threads_of(process.pid())
+    );
     assert!(process.try_exit().is_none(), "{}", process.tail());
     let stopped = Instant::now();
     process.sigterm();
     let status = process.wait_exit(Duration::from_secs(10)).await;
-    assert!(stopped.elapsed() <= SLACK, "stopped after {:?}", stopped.elapsed());
+    assert!(
+        stopped.elapsed() <= SLACK,
+        "stopped after {:?}",
+        stopped.elapsed()
+    );
     assert_eq!(status.code(), Some(0), "{status}");
     let log = process.log();
     assert_eq!(log.matches(BROKER_WARNING).count(), 1, "{log}");
     assert!(!log.contains("hopper-worker serving"), "{log}");
+}
+
+/// How many threads process `pid` has.
+fn threads_of(pid: nix::unistd::Pid) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count)
 }

@@ -42,7 +42,8 @@ async fn api_answers_in_time_while_redis_hangs() {
     world.amqp_queue("dead-letter");
     let redis = RedisNode::start(world.dir()).await;
     let api = ApiNode::start(&world, "api", on(&redis, api_settings(&world))).await;
-    let settings = on(&redis, worker_settings(&world, "w1", &["default"])).set("HOPPER_THREADS", "8");
+    let settings =
+        on(&redis, worker_settings(&world, "w1", &["default"])).set("HOPPER_THREADS", "8");
     let _worker = WorkerNode::start(&world, "worker", settings).await;
     let load = Load::start(&api.gsvar, 6, "default");
     load.until("10 submits accepted", 10, |a| a.accepted.is_some())
@@ -97,7 +98,10 @@ async fn api_answers_in_time_while_redis_hangs() {
     recorded.sort();
     let mut expected = accepted.clone();
     expected.sort();
-    assert_eq!(recorded, expected, "jobs in Redis are exactly the accepted ones");
+    assert_eq!(
+        recorded, expected,
+        "jobs in Redis are exactly the accepted ones"
+    );
 }
 
 /// A worker whose Redis hangs while two jobs run: the scripts go on and end; their ends are recorded
@@ -166,7 +170,10 @@ async fn worker_stops_in_time_while_redis_hangs() {
     let stopped = Instant::now();
     worker.process.sigterm();
     let bound = Duration::from_secs(3 + 1 + 1) + SLACK;
-    let status = worker.process.wait_exit(bound + Duration::from_secs(10)).await;
+    let status = worker
+        .process
+        .wait_exit(bound + Duration::from_secs(10))
+        .await;
     assert!(
         stopped.elapsed() <= bound,
         "stopped after {:?}\n{}",
