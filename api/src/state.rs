@@ -18,6 +18,9 @@ pub struct AppState {
     pub readiness: Readiness,
     /// How often that check runs (`HOPPER_CHECK_INTERVAL`).
     pub check_interval: Duration,
+    /// How long a job stays provisional, waiting for its submit to be published and confirmed: a
+    /// create, a publish and a confirm each within their limit, and room to spare.
+    pub provisional: Duration,
     /// Cancelled when the node begins to shut down, so `/readyz` turns load balancers away.
     pub(crate) shutting_down: CancellationToken,
 }
@@ -53,6 +56,9 @@ impl AppState {
             max_body: config.max_body as usize,
             readiness: Readiness::default(),
             check_interval: connection.check_interval,
+            provisional: connection.redis_timeout * 2
+                + connection.amqp_timeout
+                + Duration::from_secs(5),
             shutting_down: CancellationToken::new(),
         })
     }

@@ -46,6 +46,7 @@ pub struct Store {
 
 struct Scripts {
     create: Script,
+    confirm: Script,
     claim: Script,
     end_attempt: Script,
     cancel: Script,
@@ -122,6 +123,7 @@ impl Store {
         let client = Client::open(url).map_err(StoreError::Url)?;
         let scripts = Scripts {
             create: Script::new(include_str!("lua/create.lua")),
+            confirm: Script::new(include_str!("lua/confirm.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             end_attempt: Script::new(include_str!("lua/end_attempt.lua")),
             cancel: Script::new(include_str!("lua/cancel.lua")),
@@ -216,7 +218,36 @@ impl Store {
 
     /// Records a new `queued` job and returns its id.
     pub async fn create(&self, spec: &JobSpec) -> Result<JobId, StoreError> {
-        self.insert(spec, JobState::Queued, &[], 0).await
+        self.insert(spec, JobState::Queued, &[], Duration::ZERO)
+            .await
+    }
+
+    /// Records a new `queued` job that Redis forgets after `lasting` unless it is [confirmed]
+    /// (Self::confirm) or claimed first: a front door creates the job, publishes its submit, and
+    /// confirms it only then. A job whose submitter could not finish (its node died, Redis hung with
+    /// the create done and its answer unsent) is not left looking queued with no message behind it.
+    pub async fn create_provisional(
+        &self,
+        spec: &JobSpec,
+        lasting: Duration,
+    ) -> Result<JobId, StoreError> {
+        self.insert(
+            spec,
+            JobState::Queued,
+            &[],
+            lasting.max(Duration::from_millis(1)),
+        )
+        .await
+    }
+
+    /// Makes a provisional job lasting, once its submit is published. `false` if it is gone: it lasted
+    /// less long than its submit took, and whatever was published for it will find no job.
+    pub async fn confirm(&self, id: &JobId) -> Result<bool, StoreError> {
+        let invocation = self.scripts.confirm.key(self.job_key(id));
+        let state: String = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        Ok(state != "missing")
     }
 
     /// Records a job refused for a lasting reason: born `failed`, so its id answers with the reason.
@@ -224,7 +255,7 @@ impl Store {
         let failure = Failure::Rejected(reason.to_owned());
         let mut fields = failure.fields();
         fields.push(("ended", now_ms().to_string()));
-        self.insert(spec, JobState::Failed, &fields, self.retention.as_secs())
+        self.insert(spec, JobState::Failed, &fields, self.retention)
             .await
     }
 
@@ -233,12 +264,15 @@ impl Store {
         spec: &JobSpec,
         state: JobState,
         extra: &[(&str, String)],
-        ttl: u64,
+        expires_in: Duration,
     ) -> Result<JobId, StoreError> {
         let limit = self.link.limit;
         self.call_by_deadline(|mut conn, deadline| async move {
             let mut invocation = self.scripts.create.key(self.ns.key("job-id"));
-            invocation.arg(self.ns.key("job:")).arg(ttl).arg(deadline);
+            invocation
+                .arg(self.ns.key("job:"))
+                .arg(expires_in.as_millis() as u64)
+                .arg(deadline);
             for (field, value) in spec_fields(spec, state).iter().chain(extra) {
                 invocation.arg(*field).arg(value);
             }

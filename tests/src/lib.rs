@@ -1,11 +1,16 @@
-//! What Hopper's two integration test binaries share (`suite`, nodes started in-process, and `faults`,
-//! the real binaries with faults injected): where the shared Redis and RabbitMQ are, waiting for a
-//! condition with a deadline, and removing a test's namespace afterwards.
+//! What Hopper's integration test binaries share (`suite`, nodes started in-process; `faults`, the real
+//! binaries with faults injected; `scripts`, the repository's scripts run for real): where the shared
+//! Redis and RabbitMQ are and where the binaries are, waiting for a condition with a deadline, asking
+//! the broker about a queue, and removing a test's namespace afterwards.
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+mod queue_probe;
+
+pub use queue_probe::QueueProbe;
 
 use lapin::options::QueueDeleteOptions;
 use lapin::{Connection, ConnectionProperties};

@@ -78,7 +78,13 @@ async fn submit(state: &AppState, request: JobRequest) -> Result<Response, Gsvar
             return Ok(Json(SubmitReply::rejected(&id, &refusal.reason)).into_response());
         }
     };
-    let id = state.store.create(&spec).await.map_err(GsvarError::store)?;
+    // Provisional until its submit is published: a job whose submit this node could not finish is not
+    // left looking queued with nothing behind it (see Store::create_provisional).
+    let id = state
+        .store
+        .create_provisional(&spec, state.provisional)
+        .await
+        .map_err(GsvarError::store)?;
     if let Err(error) = state
         .publisher
         .submit(&id, spec.threads, &spec.queues)
@@ -99,6 +105,19 @@ async fn submit(state: &AppState, request: JobRequest) -> Result<Response, Gsvar
                 return Err(GsvarError::broker(error));
             }
         }
+    }
+    // Until this succeeds the job would still expire: so 503, and GSvar submits again, rather than a
+    // 200 for a job that may vanish. (Had Redis carried out the confirm and lost only its answer, the job
+    // runs, and GSvar's second submit runs it again: the lesser harm.)
+    match state.store.confirm(&id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(job = %id, "job expired before its submit was published; refused");
+            return Err(GsvarError::Unavailable(
+                "Hopper took too long to queue the job; nothing was changed, try again",
+            ));
+        }
+        Err(error) => return Err(GsvarError::store(error)),
     }
     tracing::info!(job = %id, queues = %QueueName::join(&spec.queues), script = %spec.script, "job queued");
     Ok(Json(SubmitReply::queued(&id, &spec.queues)).into_response())

@@ -10,6 +10,9 @@ if current[1] == 'queued' then
   local ttl = tonumber(ARGV[2])
   if ttl > 0 then
     redis.call('EXPIRE', KEYS[1], ttl)
+  else
+    -- Kept for ever, even if it was still provisional (see create.lua).
+    redis.call('PERSIST', KEYS[1])
   end
   return {'dequeued'}
 end

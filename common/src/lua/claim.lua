@@ -22,6 +22,8 @@ else
     redis.call('HSET', KEYS[1], 'note', ARGV[7])
   end
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  -- A job may be claimed before its submitter confirmed it: it is real now, and must not expire.
+  redis.call('PERSIST', KEYS[1])
   redis.call('SADD', KEYS[2], ARGV[8])
   redis.call('SADD', KEYS[3], ARGV[1])
 end

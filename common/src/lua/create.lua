@@ -1,5 +1,6 @@
 -- Creates a job under a fresh id in one step, so no half-made job (an id without a hash) can exist.
--- KEYS[1]: the id counter. ARGV[1]: job key prefix; ARGV[2]: retention in seconds (0: keep);
+-- KEYS[1]: the id counter. ARGV[1]: job key prefix; ARGV[2]: milliseconds until Redis forgets the job
+-- (0: keep it): a rejected job's retention, or how long a job stays provisional (see confirm.lua);
 -- ARGV[3]: the deadline, in milliseconds of Redis's clock; ARGV[4..]: field, value pairs (they include
 -- `state`).
 -- The job key is derived from the counter, so it cannot be passed in KEYS: Hopper needs a single Redis
@@ -17,6 +18,6 @@ local key = ARGV[1] .. id
 redis.call('HSET', key, 'id', id, unpack(ARGV, 4))
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
-  redis.call('EXPIRE', key, ttl)
+  redis.call('PEXPIRE', key, ttl)
 end
 return id

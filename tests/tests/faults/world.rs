@@ -5,10 +5,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
-
 pub use hopper_tests::{amqp_url, redis_url};
 
 pub struct World {
@@ -21,6 +17,8 @@ pub struct World {
     /// HOPPER_SCRIPT_DIRS: the fake megSAP pipelines.
     pub scripts: PathBuf,
     queues: Mutex<BTreeSet<String>>,
+    /// One broker connection for all of this test's questions about its queues.
+    probe: hopper_tests::QueueProbe,
 }
 
 impl World {
@@ -39,6 +37,7 @@ impl World {
             job_logs,
             scripts,
             queues: Mutex::default(),
+            probe: hopper_tests::QueueProbe::default(),
         }
     }
 
@@ -57,26 +56,10 @@ impl World {
     /// Consumers on a user queue, from a passive declare on the shared broker; 0 if it does not exist.
     pub async fn consumers(&self, queue: &str) -> u32 {
         let name = self.amqp_queue(queue);
-        let Ok(connection) =
-            Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-        else {
-            return 0;
-        };
-        let mut count = 0;
-        if let Ok(channel) = connection.create_channel().await {
-            let options = QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            };
-            if let Ok(q) = channel
-                .queue_declare(name.as_str().into(), options, FieldTable::default())
-                .await
-            {
-                count = q.consumer_count();
-            }
-        }
-        let _ = connection.close(200, "done".into()).await;
-        count
+        self.probe
+            .counts(&name)
+            .await
+            .map_or(0, |(_, consumers)| consumers)
     }
 
     pub fn release(&self, job: &str) {

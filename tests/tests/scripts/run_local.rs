@@ -167,6 +167,15 @@ impl RunLocal {
         .await;
     }
 
+    /// Waits until run-local has said `line` (its output is read as it comes).
+    async fn said(&self, line: &str) {
+        eventually(&format!("run-local to say '{line}'"), DEADLINE, || {
+            let said = self.output.lock().expect("output").contains(line);
+            std::future::ready(said.then_some(()))
+        })
+        .await;
+    }
+
     async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
         match tokio::time::timeout(limit, self.child.wait()).await {
             Ok(status) => status.expect("wait for run-local"),
@@ -240,6 +249,7 @@ async fn ctrl_c_lets_the_running_job_finish() {
     run.release(&job);
     let status = run.exit_within(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(130), "{status}");
+    run.said("run-local: stopped").await;
     assert_eq!(run.job_field(&job, "state").await, "succeeded");
     assert_eq!(run.job_field(&job, "attempts").await, "1");
     assert!(
@@ -262,7 +272,10 @@ async fn a_second_ctrl_c_stops_the_running_job_now() {
     // Only a signal separate from the first stops at once: time passing is the condition here.
     tokio::time::sleep_until(first + hopper_common::SAME_REQUEST).await;
     run.ctrl_c();
-    run.exit_within(Duration::from_secs(15)).await;
+    let status = run.exit_within(Duration::from_secs(15)).await;
+    assert_eq!(status.code(), Some(130), "{status}");
+    // It waited for the worker, rather than die of the second signal first.
+    run.said("run-local: stopped").await;
     assert_eq!(run.job_field(&job, "state").await, "failed");
     assert_eq!(run.job_field(&job, "reason").await, "worker_shutdown");
 }

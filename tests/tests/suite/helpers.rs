@@ -13,9 +13,6 @@ use clap::Parser;
 use hopper_api::{ApiConfig, AppState};
 use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
 use hopper_worker::WorkerConfig;
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -92,6 +89,8 @@ pub struct TestEnv {
     pub scripts: PathBuf,
     pub store: Store,
     amqp_queues: Mutex<BTreeSet<String>>,
+    /// One broker connection for all of this test's questions about its queues.
+    probe: hopper_tests::QueueProbe,
 }
 
 impl TestEnv {
@@ -119,6 +118,7 @@ impl TestEnv {
             scripts,
             store,
             amqp_queues: Mutex::default(),
+            probe: hopper_tests::QueueProbe::default(),
         }
     }
 
@@ -218,20 +218,7 @@ impl TestEnv {
 
     /// (messages ready, consumers) of an AMQP queue, or `None` if it does not exist.
     pub async fn queue_counts(&self, name: &str) -> Option<(u32, u32)> {
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-            .await
-            .ok()?;
-        let channel = connection.create_channel().await.ok()?;
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let queue = channel
-            .queue_declare(name.into(), options, FieldTable::default())
-            .await
-            .ok();
-        let _ = connection.close(200, "done".into()).await;
-        queue.map(|q| (q.message_count(), q.consumer_count()))
+        self.probe.counts(name).await
     }
 
     pub async fn job(&self, id: &str) -> Option<Job> {

@@ -184,3 +184,79 @@ async fn a_store_without_redis_fails_fast_and_backs_off() {
         assert!(matches!(next, StoreError::Reconnecting(_)), "{next}");
     }
 }
+
+/// Milliseconds until Redis forgets job `id` (`PTTL`): -1 for never, -2 if it is gone.
+async fn pttl(env: &TestEnv, id: &hopper_common::JobId) -> i64 {
+    let client = redis::Client::open(redis_url()).expect("Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis");
+    redis::cmd("PTTL")
+        .arg(format!("{}:job:{id}", env.ns))
+        .query_async(&mut conn)
+        .await
+        .expect("PTTL")
+}
+
+/// A provisional job (a front door's, until its submit is published) is forgotten unless it is
+/// confirmed or claimed first; confirming keeps it for good, a claim does too, and confirming a job
+/// that has already ended leaves its retention alone.
+#[tokio::test]
+async fn provisional_jobs_last_only_once_confirmed_or_claimed() {
+    let env = TestEnv::new();
+    let queue = QueueName::parse("default").expect("queue");
+    let brief = Duration::from_millis(300);
+
+    let abandoned = env
+        .store
+        .create_provisional(&spec(), brief)
+        .await
+        .expect("create");
+    assert!(pttl(&env, &abandoned).await > 0);
+    crate::helpers::eventually("an unconfirmed job to be forgotten", || async {
+        (pttl(&env, &abandoned).await == -2).then_some(())
+    })
+    .await;
+    assert!(!env.store.confirm(&abandoned).await.expect("confirm"));
+
+    let confirmed = env
+        .store
+        .create_provisional(&spec(), brief)
+        .await
+        .expect("create");
+    assert!(env.store.confirm(&confirmed).await.expect("confirm"));
+    assert_eq!(pttl(&env, &confirmed).await, -1);
+
+    // Claimed before its submitter confirmed it: it runs, so it must not expire under its worker.
+    let claimed = env
+        .store
+        .create_provisional(&spec(), Duration::from_secs(60))
+        .await
+        .expect("create");
+    let claim = env
+        .store
+        .claim(&claimed, &claimant("token"), &queue, 1, None)
+        .await
+        .expect("claim");
+    assert!(matches!(claim, Claim::Claimed(_)), "{claim:?}");
+    assert_eq!(pttl(&env, &claimed).await, -1);
+    let ending = Ending {
+        failure: None,
+        output: String::new(),
+    };
+    env.store
+        .finish(&claimed, "w1", &ending)
+        .await
+        .expect("finish");
+    let retention = pttl(&env, &claimed).await;
+    assert!(
+        retention > 60_000,
+        "an ended job keeps its retention: {retention}"
+    );
+    assert!(env.store.confirm(&claimed).await.expect("confirm"));
+    assert!(
+        pttl(&env, &claimed).await > 60_000,
+        "the confirm took the retention away"
+    );
+}
