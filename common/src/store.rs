@@ -243,11 +243,19 @@ impl Store {
     /// Makes a provisional job lasting, once its submit is published. `false` if it is gone: it lasted
     /// less long than its submit took, and whatever was published for it will find no job.
     pub async fn confirm(&self, id: &JobId) -> Result<bool, StoreError> {
-        let invocation = self.scripts.confirm.key(self.job_key(id));
+        let limit = self.link.limit;
         let state: String = self
-            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .call_by_deadline(|mut conn, deadline| async move {
+                let mut invocation = self.scripts.confirm.key(self.job_key(id));
+                invocation.arg(deadline);
+                Ok(invocation.invoke_async(&mut conn).await?)
+            })
             .await?;
-        Ok(state != "missing")
+        match state.as_str() {
+            // Redis ran it only after the deadline, when this caller had given up.
+            "late" => Err(StoreError::Timeout(limit)),
+            state => Ok(state != "missing"),
+        }
     }
 
     /// Records a job refused for a lasting reason: born `failed`, so its id answers with the reason.
