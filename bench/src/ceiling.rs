@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use hopper_common::{AmqpConnection, within};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions};
-use lapin::{Connection, ConnectionProperties};
 
 use crate::load::{self, Outcome, Until};
 use crate::report::Report;
@@ -64,7 +64,9 @@ pub(crate) async fn run(bench: &mut Bench) -> anyhow::Result<Report> {
 }
 
 async fn publish_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
-    let connection = Connection::connect(&settings.amqp_url, ConnectionProperties::default())
+    // Every call bounded, as Hopper's own: a broker that hangs fails the scenario, naming the call.
+    let limit = settings.call_timeout;
+    let connection = AmqpConnection::open(&settings.amqp_url, "hopper-bench ceiling", limit)
         .await
         .with_context(|| {
             format!(
@@ -72,17 +74,23 @@ async fn publish_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
                 settings.amqp_url
             )
         })?;
-    let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    let channel = within(limit, connection.connection().create_channel()).await?;
+    within(
+        limit,
+        channel.confirm_select(ConfirmSelectOptions::default()),
+    )
+    .await?;
     let name: Arc<str> = format!(
         "{}.bench-ceiling-{}",
         settings.namespace,
         uuid::Uuid::new_v4().simple()
     )
     .into();
-    hopper_common::topology::declare_job_queue(&channel, &name).await?;
+    within(
+        limit,
+        hopper_common::topology::declare_job_queue(&channel, &name),
+    )
+    .await?;
     let publisher = channel.clone();
     let queue = name.clone();
     let outcome = load::run(
@@ -95,16 +103,20 @@ async fn publish_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
                     mandatory: true,
                     ..Default::default()
                 };
-                let confirm = channel
-                    .basic_publish(
-                        "".into(),
-                        queue.as_ref().into(),
-                        options,
-                        PAYLOAD,
-                        hopper_common::topology::message_properties(),
-                    )
-                    .await?;
-                if confirm.await?.is_nack() {
+                let confirmed = within(limit, async {
+                    channel
+                        .basic_publish(
+                            "".into(),
+                            queue.as_ref().into(),
+                            options,
+                            PAYLOAD,
+                            hopper_common::topology::message_properties(),
+                        )
+                        .await?
+                        .await
+                })
+                .await?;
+                if confirmed.is_nack() {
                     bail!("RabbitMQ refused (nacked) a publish to {queue}");
                 }
                 Ok(())
@@ -113,11 +125,13 @@ async fn publish_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
     )
     .await;
     // Deleted whatever happened above: a benchmark must not leave a queue full of messages behind.
-    channel
-        .queue_delete(name.as_ref().into(), QueueDeleteOptions::default())
-        .await
-        .with_context(|| format!("cannot delete the ceiling's queue {name}; delete it by hand"))?;
-    let _ = connection.close(200, "bench done".into()).await;
+    within(
+        limit,
+        channel.queue_delete(name.as_ref().into(), QueueDeleteOptions::default()),
+    )
+    .await
+    .with_context(|| format!("cannot delete the ceiling's queue {name}; delete it by hand"))?;
+    connection.close(limit, "bench done").await;
     outcome
 }
 
@@ -127,7 +141,7 @@ async fn hset_rate(settings: &Settings) -> anyhow::Result<Outcome<()>> {
     let client = redis::Client::open(settings.redis_url.as_str())
         .with_context(|| format!("bad --redis-url {}", settings.redis_url))?;
     let connection = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&settings.redis_config())
         .await
         .context("cannot reach Redis")?;
     let key: Arc<str> = format!(

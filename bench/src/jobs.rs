@@ -28,6 +28,8 @@ pub(crate) struct Jobs {
     client: redis::Client,
     /// One multiplexed connection, as Hopper itself uses: concurrent requests share it, pipelined.
     connection: OnceCell<MultiplexedConnection>,
+    /// Every connect and reply bounded by `--call-timeout`.
+    config: redis::AsyncConnectionConfig,
     ns: String,
 }
 
@@ -52,6 +54,7 @@ impl Jobs {
         Ok(Self {
             client,
             connection: OnceCell::new(),
+            config: settings.redis_config(),
             ns: settings.namespace.clone(),
         })
     }
@@ -60,7 +63,10 @@ impl Jobs {
     pub(crate) async fn conn(&self) -> anyhow::Result<MultiplexedConnection> {
         let connection = self
             .connection
-            .get_or_try_init(|| self.client.get_multiplexed_async_connection())
+            .get_or_try_init(|| {
+                self.client
+                    .get_multiplexed_async_connection_with_config(&self.config)
+            })
             .await
             .context("cannot reach Redis")?;
         Ok(connection.clone())

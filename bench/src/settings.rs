@@ -115,6 +115,11 @@ pub struct Settings {
     /// The RabbitMQ Hopper uses.
     #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
     pub amqp_url: String,
+    /// Longest any one call of the bench's own to Redis or RabbitMQ may take (a connect, a command, a
+    /// publish and its confirm); past it the scenario fails and says which call, instead of hanging on
+    /// a server that does not answer.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub call_timeout: Duration,
     /// Process id of the API node, to report its peak resident memory during each scenario.
     #[arg(long)]
     pub api_pid: Option<u32>,
@@ -198,6 +203,16 @@ impl Settings {
 fn shrink<T: Ord>(given: &[String], name: &str, value: &mut T, cap: T) {
     if !given.iter().any(|flag| flag == name) && *value > cap {
         *value = cap;
+    }
+}
+
+impl Settings {
+    /// How the bench's Redis connections are bounded: every connect and every reply within
+    /// `--call-timeout`.
+    pub(crate) fn redis_config(&self) -> redis::AsyncConnectionConfig {
+        redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.call_timeout))
+            .set_response_timeout(Some(self.call_timeout))
     }
 }
 
