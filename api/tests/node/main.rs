@@ -7,4 +7,5 @@
 
 mod helpers;
 mod limits;
+mod refusals;
 mod shutdown;
