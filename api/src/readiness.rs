@@ -87,19 +87,20 @@ impl Readiness {
                 rabbitmq: rabbitmq.map_err(|e| e.to_string()),
             };
             let ready = checked.ready();
+            let failing = checked.failing();
+            // Published before it is logged: whoever reads "ready" in the log finds /readyz agreeing.
+            self.0.send_replace(Some(checked));
             match (was_ready, ready) {
                 (None, true) => tracing::info!(
                     "hopper-api ready: GSvar's qe_api_base_url is http://{address}/qe"
                 ),
                 (Some(false), true) => tracing::info!("hopper-api ready again"),
-                (None | Some(true), false) => tracing::warn!(
-                    "hopper-api not ready, /readyz answers 503: {}",
-                    checked.failing()
-                ),
+                (None | Some(true), false) => {
+                    tracing::warn!("hopper-api not ready, /readyz answers 503: {failing}")
+                }
                 (Some(true), true) | (Some(false), false) => {}
             }
             was_ready = Some(ready);
-            self.0.send_replace(Some(checked));
         }
     }
 }

@@ -29,12 +29,22 @@ async fn a_refused_token_is_logged_with_the_client_and_never_the_token() {
         if let Some(line) = log.lines().find(|l| l.contains("request refused")) {
             break line.to_owned();
         }
-        assert!(std::time::Instant::now() < until, "no refusal logged:\n{log}");
+        assert!(
+            std::time::Instant::now() < until,
+            "no refusal logged:\n{log}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert!(line.contains("INFO"), "{line}");
     assert!(line.contains("client=127.0.0.1:"), "{line}");
     assert!(line.contains("192.0.2.7"), "{line}");
-    assert!(line.contains("door=\"gsvar\"") || line.contains("door=gsvar"), "{line}");
-    assert!(!node.log().contains(secret), "the token reached the log:\n{}", node.log());
+    assert!(
+        line.contains("door=\"gsvar\"") || line.contains("door=gsvar"),
+        "{line}"
+    );
+    assert!(
+        !node.log().contains(secret),
+        "the token reached the log:\n{}",
+        node.log()
+    );
 }

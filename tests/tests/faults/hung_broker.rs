@@ -244,3 +244,42 @@ async fn worker_started_against_a_wedged_rabbitmq_warns_and_stops() {
 fn threads_of(pid: nix::unistd::Pid) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count)
 }
+
+/// An API node started while RabbitMQ accepts connections and never answers says nothing of being
+/// ready, and `/readyz` answers 503 naming RabbitMQ; once the broker answers, the node logs "ready" and
+/// `/readyz` answers 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_says_ready_only_when_readyz_does() {
+    let world = World::new();
+    let proxy = Proxy::start(&amqp_addr()).await;
+    proxy.blackhole();
+    let settings = limits(api_settings(&world))
+        .set("HOPPER_AMQP_URL", amqp_url_via(proxy.port()))
+        .set(
+            "HOPPER_LISTEN",
+            format!("127.0.0.1:{}", crate::wait::free_port()),
+        );
+    let port = settings
+        .get("HOPPER_LISTEN")
+        .map(str::to_owned)
+        .expect("listen");
+    let process = Process::spawn("hopper-api", "api", &settings, world.dir());
+    let gsvar = crate::gsvar::Gsvar::new(format!("http://{port}"), world.work.clone());
+    let body = eventually("/readyz to say RabbitMQ is out", DEADLINE, || async {
+        let (status, body, _) = gsvar.readiness().await?;
+        (status == StatusCode::SERVICE_UNAVAILABLE && body["rabbitmq"] != "ok").then_some(body)
+    })
+    .await;
+    assert_eq!(body["redis"], "ok", "{body}");
+    assert!(
+        !process.log().contains("hopper-api ready"),
+        "said ready while /readyz says 503:\n{}",
+        process.log()
+    );
+    proxy.restore();
+    eventually("the node to say it is ready", DEADLINE, || {
+        std::future::ready(process.log().contains("hopper-api ready").then_some(()))
+    })
+    .await;
+    assert_eq!(gsvar.readyz().await, Some(StatusCode::OK));
+}

@@ -24,7 +24,8 @@
 //! - `hung_broker::*`, `hung_redis::*`: RabbitMQ or Redis up but not answering (accepting connections
 //!   and never answering, or frozen mid-connection: the proxy's `blackhole` and `freeze`, a Redis
 //!   paused with SIGSTOP): API nodes answer within their limits and `/readyz` says so; workers keep
-//!   their scripts, warn once, record their ends once it answers, and stop on SIGTERM in time.
+//!   their scripts, warn once, record their ends once it answers, and stop on SIGTERM in time; an API
+//!   node logs "ready" only when `/readyz` would say so.
 
 // A test binary has no public API; `pub` here only shares helpers between its modules.
 #![allow(unreachable_pub)]
