@@ -8,7 +8,7 @@
 //! and its entry in the keyspace, not its entry in the table of expiring keys (a few dozen bytes), so it
 //! slightly understates; scale's `redis_bytes_per_filled_job` (from `INFO memory`) counts everything.
 //!
-//! A finished job should leave nothing but its hash: the Lua scripts (common/src/lua) put a claimed job
+//! A finished job should leave nothing but its hash: the Lua scripts (common/src/store/lua) put a claimed job
 //! in its worker's job set (`<ns>:worker:<worker>:jobs`) and a re-queued one in `<ns>:requeue`, and take
 //! it out again when the attempt ends. Both memberships are checked for every job, and any left is a
 //! failure (a leak that would grow with every job). The counter `<ns>:job-id`, the worker sets and the
@@ -81,7 +81,7 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     if leftovers > 0 {
         report.error = Some(format!(
             "{leftovers} finished job(s) are still in a worker's job set or in the requeue set: the end \
-             of an attempt (common/src/lua/end_attempt.lua) must remove them, or they leak"
+             of an attempt (common/src/store/lua/end_attempt.lua) must remove them, or they leak"
         ));
     }
     Ok(report)

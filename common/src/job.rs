@@ -65,7 +65,7 @@ impl fmt::Display for JobId {
     }
 }
 
-/// The `queues` field as stored: comma-separated names (see `store.rs`).
+/// The `queues` field as stored: comma-separated names (see `store/jobs.rs`).
 pub(crate) fn parse_queue_list(list: &str) -> Vec<QueueName> {
     list.split(',')
         .filter_map(|q| QueueName::parse(q).ok())

@@ -1,0 +1,174 @@
+//! Attempts at running a job: the claim that starts one, and the end of it, by the script or by a lost
+//! or stopping worker.
+
+use crate::{Claim, Ending, Failure, JobId, JobSpec, JobState, QueueName, StoreError};
+
+use super::{Claimant, Ended, Holder, Requeue, Store, now_ms};
+
+impl Store {
+    /// Claims a queued job: the one atomic step that makes a job start once per attempt. Asking again
+    /// with the same claim token answers the same, so a claim whose answer was lost can be retried.
+    pub async fn claim(
+        &self,
+        id: &JobId,
+        claimant: &Claimant<'_>,
+        queue: &QueueName,
+        threads_granted: u32,
+        note: Option<&str>,
+    ) -> Result<Claim, StoreError> {
+        let mut invocation = self.scripts.claim.key(self.job_key(id));
+        invocation
+            .key(self.worker_jobs_key(claimant.worker))
+            .key(self.ns.key("workers"))
+            .arg(claimant.worker)
+            .arg(claimant.host)
+            .arg(queue.as_str())
+            .arg(now_ms())
+            .arg(threads_granted)
+            .arg(claimant.token)
+            .arg(note.unwrap_or(""))
+            .arg(id.as_str());
+        let reply: Vec<Option<String>> = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        let mut fields = reply.into_iter().map(Option::unwrap_or_default);
+        let corrupt =
+            || StoreError::Corrupt(format!("claim of job {id} returned an unknown answer"));
+        match fields.next().as_deref() {
+            Some("missing") => Ok(Claim::Missing),
+            Some("claimed") => {
+                let mut next = || fields.next().unwrap_or_default();
+                let (threads, queues, script, args, workdir, max_tries) =
+                    (next(), next(), next(), next(), next(), next());
+                Ok(Claim::Claimed(JobSpec {
+                    threads: threads.parse().map_err(|_| corrupt())?,
+                    queues: crate::job::parse_queue_list(&queues),
+                    script,
+                    args: serde_json::from_str(&args).map_err(|_| corrupt())?,
+                    working_directory: workdir.into(),
+                    max_tries: max_tries.parse().unwrap_or(1),
+                }))
+            }
+            Some(state) => JobState::parse(state)
+                .map(Claim::NotQueued)
+                .ok_or_else(corrupt),
+            None => Err(corrupt()),
+        }
+    }
+
+    /// Records how a running job ended. Returns the final state, or `None` if `worker` does not own the
+    /// job (anymore), in which case nothing was written.
+    pub async fn finish(
+        &self,
+        id: &JobId,
+        worker: &str,
+        ending: &Ending,
+    ) -> Result<Option<JobState>, StoreError> {
+        let state = if ending.failure.is_some() {
+            JobState::Failed
+        } else {
+            JobState::Succeeded
+        };
+        let outcome = ending.failure.as_ref().map_or("succeeded", Failure::reason);
+        let mut fields = vec![("output", ending.output.clone())];
+        match &ending.failure {
+            Some(failure) => fields.extend(failure.fields()),
+            None => fields.push(("exit_code", "0".to_owned())),
+        }
+        let ended = self
+            .end_attempt(id, worker, "finish", state.as_str(), outcome, &fields)
+            .await?;
+        Ok(match ended {
+            Ended::Final(state) => Some(state),
+            Ended::NotOwned | Ended::Requeued { .. } => None,
+        })
+    }
+
+    /// Ends `worker`'s attempt at a running job without a verdict of the script's own: the job goes
+    /// back to `queued` if it has tries left, and fails with `why` otherwise. With `only_if_lost`,
+    /// nothing happens while the worker's heartbeat is alive (the check and the change are one step).
+    pub async fn release(
+        &self,
+        id: &JobId,
+        worker: &str,
+        why: &Failure,
+        only_if_lost: bool,
+    ) -> Result<Ended, StoreError> {
+        let mode = if only_if_lost {
+            "release-if-dead"
+        } else {
+            "release"
+        };
+        self.end_attempt(id, worker, mode, "", why.reason(), &[])
+            .await
+    }
+
+    async fn end_attempt(
+        &self,
+        id: &JobId,
+        worker: &str,
+        mode: &str,
+        state: &str,
+        outcome: &str,
+        fields: &[(&str, String)],
+    ) -> Result<Ended, StoreError> {
+        let mut invocation = self.scripts.end_attempt.key(self.job_key(id));
+        invocation
+            .key(self.worker_jobs_key(worker))
+            .key(self.ns.key("requeue"))
+            .key(self.heartbeat_key(worker))
+            .arg(id.as_str())
+            .arg(worker)
+            .arg(mode)
+            .arg(state)
+            .arg(outcome)
+            .arg(now_ms())
+            .arg(self.retention.as_secs());
+        for (field, value) in fields {
+            invocation.arg(*field).arg(value);
+        }
+        let reply: Option<Vec<String>> = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        let corrupt = || StoreError::Corrupt(format!("ending job {id} returned an unknown answer"));
+        let Some(reply) = reply else {
+            return Ok(Ended::NotOwned);
+        };
+        match reply.first().map(String::as_str) {
+            Some("queued") => Ok(Ended::Requeued(Requeue {
+                id: id.clone(),
+                threads: reply.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
+                queues: crate::job::parse_queue_list(reply.get(2).map_or("", String::as_str)),
+            })),
+            Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
+            None => Err(corrupt()),
+        }
+    }
+
+    /// Where each of `ids` stands, as far as its holder cares: state (`None` if the job is gone), owner,
+    /// and whether its cancel was requested. One round trip.
+    pub async fn holders(&self, ids: &[JobId]) -> Result<Vec<Holder>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(self.job_key(id))
+                .arg("state")
+                .arg("worker")
+                .arg("cancel");
+        }
+        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = self
+            .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, worker, cancel)| Holder {
+                state: state.as_deref().and_then(JobState::parse),
+                worker,
+                cancel_requested: cancel.as_deref() == Some("1"),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,167 @@
+//! Jobs: created (provisional until confirmed, or rejected at once), withdrawn, read and canceled.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, QueueName, StoreError};
+
+use super::{CancelOutcome, Store, now_ms};
+
+impl Store {
+    /// Records a new `queued` job and returns its id.
+    pub async fn create(&self, spec: &JobSpec) -> Result<JobId, StoreError> {
+        self.insert(spec, JobState::Queued, &[], Duration::ZERO)
+            .await
+    }
+
+    /// Records a new `queued` job that Redis forgets after `lasting` unless it is [confirmed]
+    /// (Self::confirm) or claimed first: a front door creates the job, publishes its submit, and
+    /// confirms it only then. A job whose submitter could not finish (its node died, Redis hung with
+    /// the create done and its answer unsent) is not left looking queued with no message behind it.
+    pub async fn create_provisional(
+        &self,
+        spec: &JobSpec,
+        lasting: Duration,
+    ) -> Result<JobId, StoreError> {
+        self.insert(
+            spec,
+            JobState::Queued,
+            &[],
+            lasting.max(Duration::from_millis(1)),
+        )
+        .await
+    }
+
+    /// Makes a provisional job lasting, once its submit is published. `false` if it is gone: it lasted
+    /// less long than its submit took, and whatever was published for it will find no job.
+    pub async fn confirm(&self, id: &JobId) -> Result<bool, StoreError> {
+        let limit = self.link.limit;
+        let state: String = self
+            .call_by_deadline(|mut conn, deadline| async move {
+                let mut invocation = self.scripts.confirm.key(self.job_key(id));
+                invocation.arg(deadline);
+                Ok(invocation.invoke_async(&mut conn).await?)
+            })
+            .await?;
+        match state.as_str() {
+            // Redis ran it only after the deadline, when this caller had given up.
+            "late" => Err(StoreError::Timeout(limit)),
+            state => Ok(state != "missing"),
+        }
+    }
+
+    /// Records a job refused for a lasting reason: born `failed`, so its id answers with the reason.
+    pub async fn reject(&self, spec: &JobSpec, reason: &str) -> Result<JobId, StoreError> {
+        let failure = Failure::Rejected(reason.to_owned());
+        let mut fields = failure.fields();
+        fields.push(("ended", now_ms().to_string()));
+        self.insert(spec, JobState::Failed, &fields, self.retention)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        spec: &JobSpec,
+        state: JobState,
+        extra: &[(&str, String)],
+        expires_in: Duration,
+    ) -> Result<JobId, StoreError> {
+        let limit = self.link.limit;
+        self.call_by_deadline(|mut conn, deadline| async move {
+            let mut invocation = self.scripts.create.key(self.ns.key("job-id"));
+            invocation
+                .arg(self.ns.key("job:"))
+                .arg(expires_in.as_millis() as u64)
+                .arg(deadline);
+            for (field, value) in spec_fields(spec, state).iter().chain(extra) {
+                invocation.arg(*field).arg(value);
+            }
+            let id: Option<u64> = invocation.invoke_async(&mut conn).await?;
+            // None: Redis ran it only after the deadline, when this caller had given up.
+            JobId::from_counter(id.ok_or(StoreError::Timeout(limit))?)
+        })
+        .await
+    }
+
+    /// Takes back a job whose submit could not be published to all its queues, so that nothing is
+    /// left looking queued. `false` if a worker already claimed it: it runs, and the submit stands.
+    pub async fn withdraw(&self, id: &JobId) -> Result<bool, StoreError> {
+        let invocation = self.scripts.withdraw.key(self.job_key(id));
+        let state: String = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        Ok(state == "withdrawn")
+    }
+
+    pub async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let hash: HashMap<String, String> = self
+            .call(|mut conn| async move {
+                Ok(redis::cmd("HGETALL")
+                    .arg(self.job_key(id))
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        if hash.is_empty() {
+            return Ok(None);
+        }
+        Job::from_hash(id.clone(), hash).map(Some)
+    }
+
+    /// What a status reply needs of the job (see [`JobStatus`]): one `HMGET`.
+    pub async fn status(&self, id: &JobId) -> Result<Option<JobStatus>, StoreError> {
+        let values: Vec<Option<String>> = self
+            .call(|mut conn| async move {
+                Ok(redis::cmd("HMGET")
+                    .arg(self.job_key(id))
+                    .arg(&JobStatus::FIELDS[..])
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        JobStatus::from_values(id.clone(), values)
+    }
+
+    /// Cancels a queued job, or marks a running one cancel-requested.
+    pub async fn cancel(&self, id: &JobId) -> Result<CancelOutcome, StoreError> {
+        let mut invocation = self.scripts.cancel.key(self.job_key(id));
+        invocation.arg(now_ms()).arg(self.retention.as_secs());
+        let reply: Vec<String> = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        let corrupt =
+            || StoreError::Corrupt(format!("cancel of job {id} returned an unknown answer"));
+        match reply.first().map(String::as_str) {
+            Some("missing") => Ok(CancelOutcome::Missing),
+            Some("dequeued") => Ok(CancelOutcome::Canceled),
+            Some("running") => Ok(CancelOutcome::Requested {
+                worker: reply.get(1).cloned().ok_or_else(corrupt)?,
+            }),
+            Some(state) => JobState::parse(state)
+                .map(CancelOutcome::AlreadyEnded)
+                .ok_or_else(corrupt),
+            None => Err(corrupt()),
+        }
+    }
+}
+
+fn spec_fields(spec: &JobSpec, state: JobState) -> Vec<(&'static str, String)> {
+    let queues: Vec<&str> = spec.queues.iter().map(QueueName::as_str).collect();
+    vec![
+        ("state", state.as_str().to_owned()),
+        ("threads", spec.threads.to_string()),
+        ("queues", queues.join(",")),
+        ("script", spec.script.clone()),
+        // Serialising a list of strings cannot fail.
+        (
+            "args",
+            serde_json::to_string(&spec.args).unwrap_or_default(),
+        ),
+        (
+            "workdir",
+            spec.working_directory.to_string_lossy().into_owned(),
+        ),
+        ("max_tries", spec.max_tries.max(1).to_string()),
+        ("created", now_ms().to_string()),
+    ]
+}

@@ -1,0 +1,160 @@
+//! The Redis store: the key layout and every state transition, each one atomic (a Lua script).
+//!
+//! Keys, all under the namespace `<ns>`:
+//! - `<ns>:job:<id>`: a hash per job (state, spec, queue, worker, times, outcome, output tail, history);
+//! - `<ns>:job-id`: the counter jobs take their ids from;
+//! - `<ns>:workers`: the set of workers that are alive or still hold jobs;
+//! - `<ns>:worker:<id>`: a worker's heartbeat, a string that expires unless the worker refreshes it;
+//! - `<ns>:worker:<id>:jobs`: the set of jobs a worker has claimed and not yet ended;
+//! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
+//! - `<ns>:sweeper`: the lock that lets one process at a time sweep for lost workers;
+//! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue.
+//!
+//! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
+//! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
+//! sweep lock (`workers.rs`), re-queued jobs awaiting their submit (`requeue.rs`), and what is read of
+//! the Redis server itself (`server.rs`).
+
+mod attempts;
+mod jobs;
+mod link;
+mod requeue;
+mod server;
+mod workers;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::{Client, Script};
+
+use crate::{JobId, JobState, Namespace, QueueName, StoreError};
+
+pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
+
+use link::Link;
+
+/// The job store. Cloning is cheap: an `Arc` to the connection and one to the scripts.
+#[derive(Clone)]
+pub struct Store {
+    link: Arc<Link>,
+    ns: Namespace,
+    retention: Duration,
+    scripts: Arc<Scripts>,
+}
+
+struct Scripts {
+    create: Script,
+    confirm: Script,
+    claim: Script,
+    end_attempt: Script,
+    cancel: Script,
+    withdraw: Script,
+    forget_worker: Script,
+}
+
+/// Who claims a job: the worker, its host, and a token unique to this claim attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct Claimant<'a> {
+    pub worker: &'a str,
+    pub host: &'a str,
+    pub token: &'a str,
+}
+
+/// How ending an attempt went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The job is not running under that worker (anymore); nothing was written.
+    NotOwned,
+    /// The job ended in this state.
+    Final(JobState),
+    /// The job is queued again, for another try: its submit must be published again.
+    Requeued(Requeue),
+}
+
+/// Where a job stands, for the worker that runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// `None` if Redis has no such job.
+    pub state: Option<JobState>,
+    pub worker: Option<String>,
+    pub cancel_requested: bool,
+}
+
+/// A job back in `queued` that needs its submit message published (again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requeue {
+    pub id: JobId,
+    pub threads: u32,
+    pub queues: Vec<QueueName>,
+}
+
+/// What a delete did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// No such job (never existed, or expired after its retention).
+    Missing,
+    /// It was queued and is now canceled; it will never start.
+    Canceled,
+    /// It is running on `worker`, which must now be told to terminate it.
+    Requested { worker: String },
+    /// It had already ended in this state.
+    AlreadyEnded(JobState),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("ns", &self.ns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Reads the URL; no connection is made until the first operation, so a process can start while
+    /// Redis is still down. `limit` bounds every operation (`HOPPER_REDIS_TIMEOUT`).
+    pub fn new(
+        url: &str,
+        ns: Namespace,
+        retention: Duration,
+        limit: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(StoreError::Url)?;
+        let scripts = Scripts {
+            create: Script::new(include_str!("lua/create.lua")),
+            confirm: Script::new(include_str!("lua/confirm.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            end_attempt: Script::new(include_str!("lua/end_attempt.lua")),
+            cancel: Script::new(include_str!("lua/cancel.lua")),
+            withdraw: Script::new(include_str!("lua/withdraw.lua")),
+            forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
+        };
+        Ok(Self {
+            link: Arc::new(Link::new(client, limit)),
+            ns,
+            retention,
+            scripts: Arc::new(scripts),
+        })
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    fn job_key(&self, id: &JobId) -> String {
+        self.ns.key(&format!("job:{id}"))
+    }
+
+    fn heartbeat_key(&self, worker: &str) -> String {
+        self.ns.key(&format!("worker:{worker}"))
+    }
+
+    fn worker_jobs_key(&self, worker: &str) -> String {
+        self.ns.key(&format!("worker:{worker}:jobs"))
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
