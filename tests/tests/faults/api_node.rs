@@ -44,6 +44,27 @@ impl ApiNode {
         node
     }
 
+    /// Waits until `/readyz` answers 503, each answer coming at once (it answers from the last
+    /// background check); fails unless that is within `bound` of `since`. Returns when, and the body.
+    pub async fn until_not_ready(
+        &self,
+        since: tokio::time::Instant,
+        bound: Duration,
+    ) -> (tokio::time::Instant, serde_json::Value) {
+        let (noticed, body) = eventually("/readyz to answer 503", DEADLINE, || async {
+            let (status, body, took) = self.gsvar.readiness().await?;
+            assert!(took < Duration::from_secs(1), "/readyz took {took:?}");
+            (status == StatusCode::SERVICE_UNAVAILABLE).then(|| (tokio::time::Instant::now(), body))
+        })
+        .await;
+        assert!(
+            noticed - since <= bound,
+            "/readyz said 503 only {:?} after, beyond {bound:?}",
+            noticed - since
+        );
+        (noticed, body)
+    }
+
     /// Waits until `/readyz` answers 200; fails early, with the log, if the process exits.
     pub async fn until_ready(&mut self, deadline: Duration) {
         let gsvar = self.gsvar.clone();

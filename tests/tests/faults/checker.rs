@@ -160,3 +160,29 @@ pub async fn all_finished(
     }
     ends
 }
+
+/// Checks every accepted job ended `finished` on its first and only attempt.
+pub async fn all_finished_once(
+    gsvar: &Gsvar,
+    redis_url: &str,
+    ns: &str,
+    accepted: &[String],
+    deadline: Duration,
+) {
+    for (id, ended) in all_finished(gsvar, redis_url, ns, accepted, deadline).await {
+        assert_eq!(ended.attempts(), 1, "job {id} ran twice: {:?}", ended.hash);
+    }
+}
+
+/// Checks the jobs in the namespace are exactly `accepted`: a 503 says "nothing was changed", so a
+/// refused submit must not have left a job in the store.
+pub async fn assert_jobs_are_exactly(redis_url: &str, ns: &str, accepted: &[String]) {
+    let mut recorded = job_ids(redis_url, ns).await;
+    recorded.sort();
+    let mut expected = accepted.to_vec();
+    expected.sort();
+    assert_eq!(
+        recorded, expected,
+        "jobs in Redis are exactly the accepted ones"
+    );
+}

@@ -116,13 +116,6 @@ impl Gsvar {
 
     /// `GET /readyz`'s status code, or `None` if the node does not answer at all.
     pub async fn readyz(&self) -> Option<StatusCode> {
-        let response = self
-            .client
-            .get(format!("{}/readyz", self.url))
-            .timeout(Duration::from_secs(15))
-            .send()
-            .await
-            .ok()?;
-        Some(response.status())
+        self.readiness().await.map(|(status, _, _)| status)
     }
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::api_node::{ApiNode, api_settings};
 use crate::binaries::{Process, Settings};
-use crate::checker::{all_finished, job_ids, until_ended};
+use crate::checker::{all_finished_once, assert_jobs_are_exactly, until_ended};
 use crate::hold::{alive, pids, started};
 use crate::load::{Load, check_all_answered_within};
 use crate::proxy::Proxy;
@@ -51,17 +51,7 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
 
     let frozen = Instant::now();
     proxy.freeze();
-    let (noticed, body) = eventually("/readyz to say RabbitMQ is out", DEADLINE, || async {
-        let (status, body, took) = api.gsvar.readiness().await?;
-        assert!(took < Duration::from_secs(1), "/readyz took {took:?}");
-        (status == StatusCode::SERVICE_UNAVAILABLE).then(|| (Instant::now(), body))
-    })
-    .await;
-    assert!(
-        noticed - frozen <= LIMIT + INTERVAL + SLACK,
-        "noticed after {:?}",
-        noticed - frozen
-    );
+    let (noticed, body) = api.until_not_ready(frozen, LIMIT + INTERVAL + SLACK).await;
     assert_eq!(body["redis"], "ok", "{body}");
     assert!(
         body["rabbitmq"].as_str().is_some_and(|r| r != "ok"),
@@ -97,18 +87,8 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
         };
         assert_eq!(answer.status, Some(expected), "while it hung: {answer:?}");
     }
-    let ends = all_finished(&api.gsvar, &redis_url(), &world.ns, &accepted, DEADLINE).await;
-    for (id, ended) in &ends {
-        assert_eq!(ended.attempts(), 1, "job {id} ran twice: {:?}", ended.hash);
-    }
-    let mut recorded = job_ids(&redis_url(), &world.ns).await;
-    recorded.sort();
-    let mut expected = accepted.clone();
-    expected.sort();
-    assert_eq!(
-        recorded, expected,
-        "jobs in Redis are exactly the accepted ones"
-    );
+    all_finished_once(&api.gsvar, &redis_url(), &world.ns, &accepted, DEADLINE).await;
+    assert_jobs_are_exactly(&redis_url(), &world.ns, &accepted).await;
 }
 
 /// A worker whose RabbitMQ freezes while a job runs: the script goes on and its end is recorded; the
