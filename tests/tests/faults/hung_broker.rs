@@ -42,7 +42,7 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
     world.amqp_queue("dead-letter");
     let proxy = Proxy::start(&amqp_addr()).await;
     let settings = limits(api_settings(&world)).set("HOPPER_AMQP_URL", amqp_url_via(proxy.port()));
-    let api = ApiNode::start(&world, "api", settings).await;
+    let mut api = ApiNode::start(&world, "api", settings).await;
     let worker = worker_settings(&world, "w1", &["default"]).set("HOPPER_THREADS", "8");
     let _worker = WorkerNode::start(&world, "worker", worker).await;
     let load = Load::start(&api.gsvar, 6, "default");
@@ -66,10 +66,7 @@ async fn api_answers_in_time_while_rabbitmq_hangs() {
         .await;
     let restored = Instant::now();
     proxy.restore();
-    eventually("/readyz to answer 200 again", DEADLINE, || async {
-        (api.gsvar.readyz().await == Some(StatusCode::OK)).then_some(())
-    })
-    .await;
+    api.until_ready(DEADLINE).await;
     load.until("10 submits accepted after", 10, |a| {
         a.sent > restored && a.accepted.is_some()
     })

@@ -41,7 +41,7 @@ async fn api_answers_in_time_while_redis_hangs() {
     let world = World::new();
     world.amqp_queue("dead-letter");
     let redis = RedisNode::start(world.dir()).await;
-    let api = ApiNode::start(&world, "api", on(&redis, api_settings(&world))).await;
+    let mut api = ApiNode::start(&world, "api", on(&redis, api_settings(&world))).await;
     let settings =
         on(&redis, worker_settings(&world, "w1", &["default"])).set("HOPPER_THREADS", "8");
     let _worker = WorkerNode::start(&world, "worker", settings).await;
@@ -59,10 +59,7 @@ async fn api_answers_in_time_while_redis_hangs() {
     .await;
     let resumed = Instant::now();
     redis.resume();
-    eventually("/readyz to answer 200 again", DEADLINE, || async {
-        (api.gsvar.readyz().await == Some(StatusCode::OK)).then_some(())
-    })
-    .await;
+    api.until_ready(DEADLINE).await;
     load.until("10 submits accepted after", 10, |a| {
         a.sent > resumed && a.accepted.is_some()
     })
