@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-/// Redis could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+/// Redis could not do what was asked. Cloned when one call answers for many (a batch of confirms).
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not a usable Redis URL ({0}); check HOPPER_REDIS_URL")]
     Url(#[source] redis::RedisError),

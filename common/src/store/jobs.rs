@@ -35,17 +35,13 @@ impl Store {
     /// Makes a provisional job lasting, once its submit is published. `false` if it is gone: it lasted
     /// less long than its submit took, and whatever was published for it will find no job.
     pub async fn confirm(&self, id: &JobId) -> Result<bool, StoreError> {
-        let limit = self.link.limit;
-        let state: String = self
-            .call_by_deadline(|mut conn, deadline| async move {
-                let mut invocation = self.scripts.confirm.key(self.job_key(id));
-                invocation.arg(deadline);
-                Ok(invocation.invoke_async(&mut conn).await?)
-            })
+        let state = self
+            .confirmer
+            .confirm(&self.link, &self.scripts.confirm, self.job_key(id))
             .await?;
         match state.as_str() {
             // Redis ran it only after the deadline, when this caller had given up.
-            "late" => Err(StoreError::Timeout(limit)),
+            "late" => Err(StoreError::Timeout(self.link.limit)),
             state => Ok(state != "missing"),
         }
     }

@@ -27,7 +27,9 @@ impl Store {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        self.call_by_deadline(|manager, _| operation(manager)).await
+        self.link
+            .call_with_clock(|manager, _| operation(manager))
+            .await
     }
 
     /// [`call`](Self::call), handing the operation its deadline too, in milliseconds of Redis's clock:
@@ -38,32 +40,10 @@ impl Store {
         F: FnOnce(ConnectionManager, i64) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        let limit = self.link.limit;
-        let started = now_ms() as i64;
-        let mut generation = None;
-        let attempt = async {
-            let held = self.link.get().await?;
-            generation = Some(held.generation);
-            let deadline = started + held.value.clock_offset_ms + limit.as_millis() as i64;
-            operation(held.value.manager, deadline).await
-        };
-        let result = tokio::time::timeout(limit, attempt)
+        let deadline = now_ms() as i64 + self.link.limit.as_millis() as i64;
+        self.link
+            .call_with_clock(|manager, offset| operation(manager, deadline + offset))
             .await
-            .unwrap_or(Err(StoreError::Timeout(limit)));
-        match &result {
-            Ok(_) => self.link.manager.outage.answered(),
-            Err(error) if error.is_outage() => {
-                // A failed connect is counted where it happens.
-                if !matches!(error, StoreError::Connect(_)) {
-                    self.link.manager.outage.failed(error);
-                }
-                if let Some(generation) = generation {
-                    self.link.manager.forget(generation);
-                }
-            }
-            Err(_) => {}
-        }
-        result
     }
 
     /// Whether the last call to Redis was answered: false during an outage, until a call succeeds.
@@ -119,6 +99,38 @@ impl Link {
             .set_number_of_retries(0)
             .set_connection_timeout(Some(self.limit))
             .set_response_timeout(Some(self.limit))
+    }
+
+    /// Runs one operation within the limit, connect included, handing it the connection and how far
+    /// Redis's clock is ahead of this host's (milliseconds); see [`Store::call`].
+    pub(super) async fn call_with_clock<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager, i64) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut generation = None;
+        let attempt = async {
+            let held = self.get().await?;
+            generation = Some(held.generation);
+            operation(held.value.manager, held.value.clock_offset_ms).await
+        };
+        let result = tokio::time::timeout(self.limit, attempt)
+            .await
+            .unwrap_or(Err(StoreError::Timeout(self.limit)));
+        match &result {
+            Ok(_) => self.manager.outage.answered(),
+            Err(error) if error.is_outage() => {
+                // A failed connect is counted where it happens.
+                if !matches!(error, StoreError::Connect(_)) {
+                    self.manager.outage.failed(error);
+                }
+                if let Some(generation) = generation {
+                    self.manager.forget(generation);
+                }
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     async fn get(&self) -> Result<Held<Connection>, StoreError> {

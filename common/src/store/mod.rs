@@ -16,6 +16,7 @@
 //! the Redis server itself (`server.rs`).
 
 mod attempts;
+mod confirmer;
 mod jobs;
 mod link;
 mod requeue;
@@ -31,12 +32,15 @@ use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
 
+use confirmer::Confirmer;
 use link::Link;
 
 /// The job store. Cloning is cheap: an `Arc` to the connection and one to the scripts.
 #[derive(Clone)]
 pub struct Store {
     link: Arc<Link>,
+    /// Confirms provisional jobs in batches.
+    confirmer: Arc<Confirmer>,
     ns: Namespace,
     retention: Duration,
     scripts: Arc<Scripts>,
@@ -130,6 +134,7 @@ impl Store {
         };
         Ok(Self {
             link: Arc::new(Link::new(client, limit)),
+            confirmer: Arc::default(),
             ns,
             retention,
             scripts: Arc::new(scripts),

@@ -260,3 +260,33 @@ async fn provisional_jobs_last_only_once_confirmed_or_claimed() {
         "the confirm took the retention away"
     );
 }
+
+/// Confirms asked at once (as under load, when they go to Redis in batches) each get their own job's
+/// answer: every queued job is made lasting, and a job that is gone answers so.
+#[tokio::test]
+async fn confirms_asked_together_each_get_their_own_answer() {
+    let env = TestEnv::new();
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let id = env
+            .store
+            .create_provisional(&spec(), Duration::from_secs(60))
+            .await
+            .expect("create");
+        ids.push(id);
+    }
+    let gone = ids.pop().expect("a job");
+    assert!(env.store.withdraw(&gone).await.expect("withdraw"));
+    let mut asked = tokio::task::JoinSet::new();
+    for id in ids.iter().chain([&gone]).cloned() {
+        let store = env.store.clone();
+        asked.spawn(async move { (store.confirm(&id).await.expect("confirm"), id) });
+    }
+    while let Some(answer) = asked.join_next().await {
+        let (confirmed, id) = answer.expect("task");
+        assert_eq!(confirmed, id != gone, "job {id}");
+        if id != gone {
+            assert_eq!(pttl(&env, &id).await, -1, "job {id} is still provisional");
+        }
+    }
+}

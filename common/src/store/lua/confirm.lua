@@ -1,19 +1,27 @@
--- Makes a provisional job (created with an expiry, see create.lua) lasting once its submit is published.
+-- Makes provisional jobs (created with an expiry, see create.lua) lasting once their submits are
+-- published; many at once, one job per key, because every accepted submit needs this and one script
+-- call per submit cost a fifth of the submit rate.
 -- Only a job still queued has the provisional expiry to lose: a claim already removed it, and an ended
--- job's expiry is its retention, which must stay. The state is returned, or 'missing' if the job is gone.
--- KEYS[1]: job. ARGV[1]: the deadline, in milliseconds of Redis's clock.
+-- job's expiry is its retention, which must stay. For each job its state is returned, 'missing' if it is
+-- gone, or 'late'.
+-- KEYS: jobs. ARGV: for each job, its deadline, in milliseconds of Redis's clock.
 --
--- Past the deadline the caller has given up and refused the submit, so a confirm Redis carries out only
--- then (it hung meanwhile) changes nothing: the job stays provisional and expires, as the refusal said.
+-- Past its deadline a job's submitter has given up and refused the submit, so a confirm Redis carries
+-- out only then (it hung meanwhile) changes nothing for it: the job stays provisional and expires, as
+-- the refusal said ('late').
 local now = redis.call('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then
-  return 'late'
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local states = {}
+for i, key in ipairs(KEYS) do
+  local state = false
+  if now_ms > tonumber(ARGV[i]) then
+    state = 'late'
+  else
+    state = redis.call('HGET', key, 'state') or 'missing'
+    if state == 'queued' then
+      redis.call('PERSIST', key)
+    end
+  end
+  states[i] = state
 end
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then
-  return 'missing'
-end
-if state == 'queued' then
-  redis.call('PERSIST', KEYS[1])
-end
-return state
+return states
