@@ -209,6 +209,10 @@ pub enum Claim {
     NotQueued(JobState),
     /// Redis has no such job (expired, or the message is not ours).
     Missing,
+    /// The job is still provisional: its submitter has published it but not confirmed it yet (the
+    /// confirm follows the publish within milliseconds), and it may yet refuse the submit, when Redis
+    /// did not answer its confirm. Ask again shortly: it is then claimable, or gone.
+    Unconfirmed,
 }
 
 /// A job as stored in Redis.

@@ -23,6 +23,10 @@ use crate::settle::{Settle, dead_letter, settle};
 const STORE_RETRY_PAUSE: Duration = Duration::from_secs(1);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(10);
 
+/// First pause before asking again for a job its submitter has not confirmed yet; it doubles up to
+/// [`STORE_RETRY_PAUSE`]. Short: the confirm usually lands within a millisecond of the publish.
+const FIRST_UNCONFIRMED_PAUSE: Duration = Duration::from_millis(2);
+
 /// What job tasks share.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -73,6 +77,8 @@ impl Order {
         } = self;
         let limit = shared.amqp_limit;
         match claim(&shared, &job, &queue, threads, note.as_deref(), &stops.stop).await {
+            // Not returned by `claim`, which waits for the confirm.
+            Some(Claim::Unconfirmed) => settle(delivery, Settle::HandBack, spent, limit),
             Some(Claim::Claimed(spec)) => {
                 settle(delivery, Settle::Done, spent, limit);
                 shared.running.mark_claimed(
@@ -132,18 +138,30 @@ async fn claim(
         host: &shared.host,
         token: &token,
     };
+    let mut unconfirmed_pause = FIRST_UNCONFIRMED_PAUSE;
     loop {
         let claimed = tokio::select! {
             () = stop.cancelled() => return None,
             claimed = shared.store.claim(job, &claimant, queue, threads, note) => claimed,
         };
-        match claimed {
+        let pause = match claimed {
+            Ok(Claim::Unconfirmed) => {
+                // Its submitter confirms it a moment after the publish that brought it here, or
+                // refuses the submit and lets it expire: either way the answer is not long coming.
+                tracing::debug!(retry_in = ?unconfirmed_pause, "job not confirmed by its submitter yet");
+                let pause = unconfirmed_pause;
+                unconfirmed_pause = (unconfirmed_pause * 2).min(STORE_RETRY_PAUSE);
+                pause
+            }
             Ok(claim) => return Some(claim),
-            Err(error) => log_retry(&error, "cannot claim the job yet; asking again"),
-        }
+            Err(error) => {
+                log_retry(&error, "cannot claim the job yet; asking again");
+                STORE_RETRY_PAUSE
+            }
+        };
         tokio::select! {
             () = stop.cancelled() => return None,
-            () = tokio::time::sleep(STORE_RETRY_PAUSE) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

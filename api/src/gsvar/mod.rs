@@ -90,25 +90,18 @@ async fn submit(state: &AppState, request: JobRequest) -> Result<Response, Gsvar
         .submit(&id, spec.threads, &spec.queues)
         .await
     {
-        // Recorded but not published to every queue. If no worker has claimed it yet, take it back so
-        // nothing is left looking queued (a message that did get through then finds no job and is
-        // dropped) and say 503, so GSvar submits again. If a worker already claimed it through a
-        // message that got through, it runs: the submit stands, and a 503 would only make GSvar submit
-        // a second copy.
-        match state.store.withdraw(&id).await {
-            Ok(true) => return Err(GsvarError::broker(error)),
-            Ok(false) => {
-                tracing::warn!(job = %id, %error, "publish failed, but a worker had already claimed the job")
-            }
-            Err(cleanup) => {
-                tracing::error!(job = %id, error = %cleanup, "cannot withdraw a job whose publish failed");
-                return Err(GsvarError::broker(error));
-            }
+        // Recorded but not published to every queue: take it back so nothing is left looking queued (a
+        // message that did get through then finds no job and is dead-lettered) and say 503, so GSvar
+        // submits again. No worker can have claimed it, since it is not confirmed; if Redis does not
+        // answer the withdraw either, the job stays unconfirmed and expires by itself.
+        if let Err(cleanup) = state.store.withdraw(&id).await {
+            tracing::warn!(job = %id, error = %cleanup, "cannot withdraw a job whose publish failed; it expires");
         }
+        return Err(GsvarError::broker(error));
     }
-    // Until this succeeds the job would still expire: so 503, and GSvar submits again, rather than a
-    // 200 for a job that may vanish. (Had Redis carried out the confirm and lost only its answer, the job
-    // runs, and GSvar's second submit runs it again: the lesser harm.)
+    // Until this succeeds the job can neither run nor last: so 503, and GSvar submits again. (Had Redis
+    // carried out the confirm and lost only its answer, the job runs, and GSvar's second submit runs it
+    // again: the one ambiguity a time limit cannot remove, as with a lost HTTP answer.)
     match state.store.confirm(&id).await {
         Ok(true) => {}
         Ok(false) => {

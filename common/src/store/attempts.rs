@@ -36,6 +36,7 @@ impl Store {
             || StoreError::Corrupt(format!("claim of job {id} returned an unknown answer"));
         match fields.next().as_deref() {
             Some("missing") => Ok(Claim::Missing),
+            Some("unconfirmed") => Ok(Claim::Unconfirmed),
             Some("claimed") => {
                 let mut next = || fields.next().unwrap_or_default();
                 let (threads, queues, script, args, workdir, max_tries) =

@@ -15,18 +15,22 @@ impl Store {
     }
 
     /// Records a new `queued` job that Redis forgets after `lasting` unless it is [confirmed]
-    /// (Self::confirm) or claimed first: a front door creates the job, publishes its submit, and
-    /// confirms it only then. A job whose submitter could not finish (its node died, Redis hung with
-    /// the create done and its answer unsent) is not left looking queued with no message behind it.
+    /// (Self::confirm), and that no worker may claim before then: a front door creates the job,
+    /// publishes its submit, and confirms it only then. A job whose submitter could not finish (its
+    /// node died, Redis hung with the create done and its answer unsent, or with the confirm not yet
+    /// run) is neither left looking queued with no message behind it nor run after its client was told
+    /// the submit was refused.
     pub async fn create_provisional(
         &self,
         spec: &JobSpec,
         lasting: Duration,
     ) -> Result<JobId, StoreError> {
+        // Not claimable until confirmed either (claim.lua): its submitter may yet refuse the submit.
+        let provisional = [("provisional", "1".to_owned())];
         self.insert(
             spec,
             JobState::Queued,
-            &[],
+            &provisional,
             lasting.max(Duration::from_millis(1)),
         )
         .await

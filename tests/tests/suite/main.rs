@@ -10,6 +10,7 @@ mod cancel;
 mod front_door;
 mod helpers;
 mod jobs;
+mod provisional;
 mod recovery;
 mod refusals;
 mod scale;

@@ -200,10 +200,10 @@ async fn pttl(env: &TestEnv, id: &hopper_common::JobId) -> i64 {
 }
 
 /// A provisional job (a front door's, until its submit is published) is forgotten unless it is
-/// confirmed or claimed first; confirming keeps it for good, a claim does too, and confirming a job
-/// that has already ended leaves its retention alone.
+/// confirmed, and cannot be claimed before; confirming keeps it for good, and confirming a job that has
+/// already ended leaves its retention alone.
 #[tokio::test]
-async fn provisional_jobs_last_only_once_confirmed_or_claimed() {
+async fn provisional_jobs_last_and_run_only_once_confirmed() {
     let env = TestEnv::new();
     let queue = QueueName::parse("default").expect("queue");
     let brief = Duration::from_millis(300);
@@ -228,12 +228,20 @@ async fn provisional_jobs_last_only_once_confirmed_or_claimed() {
     assert!(env.store.confirm(&confirmed).await.expect("confirm"));
     assert_eq!(pttl(&env, &confirmed).await, -1);
 
-    // Claimed before its submitter confirmed it: it runs, so it must not expire under its worker.
+    // Not claimable before its submitter confirms it (it may yet refuse the submit); then claimable,
+    // and a claimed job never expires under its worker.
     let claimed = env
         .store
         .create_provisional(&spec(), Duration::from_secs(60))
         .await
         .expect("create");
+    let early = env
+        .store
+        .claim(&claimed, &claimant("token"), &queue, 1, None)
+        .await
+        .expect("claim");
+    assert_eq!(early, Claim::Unconfirmed);
+    assert!(env.store.confirm(&claimed).await.expect("confirm"));
     let claim = env
         .store
         .claim(&claimed, &claimant("token"), &queue, 1, None)

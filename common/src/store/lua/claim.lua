@@ -15,6 +15,10 @@ if state == 'running' and redis.call('HGET', KEYS[1], 'claim') == ARGV[6] then
   state = 'claimed'
 elseif state ~= 'queued' then
   return {state}
+elseif redis.call('HEXISTS', KEYS[1], 'provisional') == 1 then
+  -- Published, but its submitter has not confirmed it (see confirm.lua): it may yet answer 503 and
+  -- the job expire. Running it now could run an analysis its client was told was refused.
+  return {'unconfirmed'}
 else
   redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1], 'host', ARGV[2], 'queue', ARGV[3],
     'started', ARGV[4], 'threads_granted', ARGV[5], 'claim', ARGV[6])

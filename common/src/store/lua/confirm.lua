@@ -1,5 +1,5 @@
--- Makes provisional jobs (created with an expiry, see create.lua) lasting once their submits are
--- published; many at once, one job per key, because every accepted submit needs this and one script
+-- Makes provisional jobs (created with an expiry and a `provisional` field, see create.lua) lasting and
+-- claimable once their submits are published; many at once, one job per key, because every accepted submit needs this and one script
 -- call per submit cost a fifth of the submit rate.
 -- Only a job still queued has the provisional expiry to lose: a claim already removed it, and an ended
 -- job's expiry is its retention, which must stay. For each job its state is returned, 'missing' if it is
@@ -20,6 +20,9 @@ for i, key in ipairs(KEYS) do
     state = redis.call('HGET', key, 'state') or 'missing'
     if state == 'queued' then
       redis.call('PERSIST', key)
+    end
+    if state ~= 'missing' then
+      redis.call('HDEL', key, 'provisional')
     end
   end
   states[i] = state
