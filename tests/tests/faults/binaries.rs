@@ -138,6 +138,16 @@ impl Process {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits until the process has logged `text` at least `times` times.
+    pub async fn until_logged(&self, text: &str, times: usize) {
+        crate::wait::eventually(
+            &format!("{} to log '{text}' {times} times", self.name),
+            crate::wait::DEADLINE,
+            || std::future::ready((self.log().matches(text).count() >= times).then_some(())),
+        )
+        .await;
+    }
+
     /// The last lines of the process's log, for failure messages.
     pub fn tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

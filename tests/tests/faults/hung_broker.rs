@@ -104,11 +104,7 @@ async fn worker_goes_on_while_rabbitmq_hangs() {
     let attempt = started(&world, &held, "", DEADLINE).await;
 
     proxy.freeze();
-    let log = || worker.process.log();
-    eventually("the worker to notice", DEADLINE, || {
-        std::future::ready(log().contains(BROKER_WARNING).then_some(()))
-    })
-    .await;
+    worker.process.until_logged(BROKER_WARNING, 1).await;
     let waiting = api.gsvar.submit_ok("analyze.php", &[], "default").await;
     assert!(
         pids(&attempt).iter().all(|&pid| alive(pid)),
@@ -119,16 +115,15 @@ async fn worker_goes_on_while_rabbitmq_hangs() {
         .await
         .assert_finished(&held);
     // Several reconnects fail while it hangs (each waits out the limit): still one warning.
-    eventually("two reconnects to fail", DEADLINE, || {
-        let failed = log().matches("cannot reach RabbitMQ yet").count();
-        std::future::ready((failed >= 2).then_some(()))
-    })
-    .await;
+    worker
+        .process
+        .until_logged("cannot reach RabbitMQ yet", 2)
+        .await;
     proxy.restore();
     let ended = until_ended(&api.gsvar, &redis_url(), &world.ns, &waiting, DEADLINE).await;
     ended.assert_finished(&waiting);
     assert_eq!(ended.attempts(), 1);
-    let log = log();
+    let log = worker.process.log();
     assert_eq!(log.matches(BROKER_WARNING).count(), 1, "{log}");
     assert_eq!(log.matches(BROKER_BACK).count(), 1, "{log}");
 }
@@ -150,11 +145,7 @@ async fn worker_stops_in_time_while_rabbitmq_hangs() {
     started(&world, &job, "", DEADLINE).await;
 
     proxy.freeze();
-    let process = &worker.process;
-    eventually("the worker to notice", DEADLINE, || {
-        std::future::ready(process.log().contains(BROKER_WARNING).then_some(()))
-    })
-    .await;
+    worker.process.until_logged(BROKER_WARNING, 1).await;
     let stopped = Instant::now();
     worker.process.sigterm();
     let bound = Duration::from_secs(3 + 1 + 1) + SLACK;
@@ -186,17 +177,10 @@ async fn worker_started_against_a_wedged_rabbitmq_warns_and_stops() {
         .set("HOPPER_AMQP_URL", amqp_url_via(proxy.port()))
         .set("HOPPER_LOG", "info,hopper_worker=debug");
     let mut process = Process::spawn("hopper-worker", "worker", &settings, world.dir());
-    let failed = |at_least: usize| {
-        let process = &process;
-        eventually("connects to go unanswered", DEADLINE, move || {
-            let failed = process.log().matches("cannot reach RabbitMQ yet").count();
-            std::future::ready((failed >= at_least).then_some(()))
-        })
-    };
-    failed(2).await;
+    process.until_logged("cannot reach RabbitMQ yet", 2).await;
     let threads = threads_of(process.pid());
     // Each unanswered connect is given up on whole: no thread or socket is left waiting for ever.
-    failed(4).await;
+    process.until_logged("cannot reach RabbitMQ yet", 4).await;
     assert!(
         threads_of(process.pid()) < threads + 2,
         "threads grew from {threads} to {} over two unanswered connects",
@@ -254,9 +238,6 @@ async fn api_says_ready_only_when_readyz_does() {
         process.log()
     );
     proxy.restore();
-    eventually("the node to say it is ready", DEADLINE, || {
-        std::future::ready(process.log().contains("hopper-api ready").then_some(()))
-    })
-    .await;
+    process.until_logged("hopper-api ready", 1).await;
     assert_eq!(gsvar.readyz().await, Some(StatusCode::OK));
 }

@@ -133,20 +133,18 @@ async fn worker_records_its_ends_once_redis_answers_again() {
     for job in &held {
         world.release(job);
     }
-    let log = || worker.process.log();
     // Both scripts have ended, and each end has been tried and refused more than once.
-    eventually("the ends to be retried", DEADLINE, || {
-        let retried = log().matches("cannot record the job's end yet").count();
-        std::future::ready((retried >= 4).then_some(()))
-    })
-    .await;
+    worker
+        .process
+        .until_logged("cannot record the job's end yet", 4)
+        .await;
     redis.resume();
     for job in &held {
         let ended = until_ended(&api.gsvar, &redis.url(), &world.ns, job, DEADLINE).await;
         ended.assert_finished(job);
         assert_eq!(ended.attempts(), 1, "{:?}", ended.hash);
     }
-    let log = log();
+    let log = worker.process.log();
     assert_eq!(log.matches(REDIS_WARNING).count(), 1, "{log}");
     assert_eq!(log.matches(REDIS_BACK).count(), 1, "{log}");
 }

@@ -21,34 +21,46 @@ fn describe(run: &Run) -> String {
     )
 }
 
-/// A RabbitMQ that accepts connections but never answers the handshake (the gray failure of issue 9)
-/// is reported as hung, by name, and ensure-services exits 1 instead of saying "already running".
-#[tokio::test]
-async fn hung_rabbitmq_is_reported_not_started() {
-    let rabbit = Blackhole::start().await;
-    let port = rabbit.port().to_string();
+/// Runs ensure-services with the port in `variable` taken by a stand-in that accepts connections and
+/// never answers, and checks it stops with exit 1 and `refusal` (which names the port), starts no second
+/// copy, and does not report `not_said`. Returns what the stand-in was sent, and the run's description.
+async fn hung_service_stops_ensure_services(
+    variable: &str,
+    refusal: &str,
+    not_said: &str,
+) -> (Vec<u8>, String) {
+    let service = Blackhole::start().await;
+    let port = service.port().to_string();
     let run = run_script(
         "scripts/ensure-services",
-        &[("HOPPER_ENSURE_AMQP_PORT", port.clone())],
+        &[(variable, port.clone())],
         BOUND,
     )
     .await;
 
     let what = describe(&run);
     assert_eq!(run.status.code(), Some(1), "{what}");
-    assert!(
-        run.stderr.contains(&format!(
-            "ensure-services: rabbitmq: port {port} accepts connections but RabbitMQ does not answer the AMQP handshake"
-        )),
-        "{what}"
-    );
+    let refusal = refusal.replace("{port}", &port);
+    assert!(run.stderr.contains(&refusal), "{what}");
     assert!(run.stderr.contains("Not starting another"), "{what}");
-    assert!(!run.stdout.contains("rabbitmq: already running"), "{what}");
+    assert!(!run.stdout.contains(not_said), "{what}");
+    (service.received(), what)
+}
+
+/// A RabbitMQ that accepts connections but never answers the handshake (the gray failure of issue 9)
+/// is reported as hung, by name, and ensure-services exits 1 instead of saying "already running".
+#[tokio::test]
+async fn hung_rabbitmq_is_reported_not_started() {
+    let (received, what) = hung_service_stops_ensure_services(
+        "HOPPER_ENSURE_AMQP_PORT",
+        "ensure-services: rabbitmq: port {port} accepts connections but RabbitMQ does not answer the AMQP handshake",
+        "rabbitmq: already running",
+    )
+    .await;
     // It was the handshake that went unanswered, not just a connect.
     assert!(
-        rabbit.received().starts_with(AMQP_HEADER),
-        "the stand-in got {:?}, not the AMQP protocol header\n{what}",
-        rabbit.received()
+        received.starts_with(AMQP_HEADER),
+        "the stand-in got {received:?}, not the AMQP protocol header\n{what}"
     );
 }
 
@@ -57,29 +69,15 @@ async fn hung_rabbitmq_is_reported_not_started() {
 /// taken port.
 #[tokio::test]
 async fn hung_redis_is_reported_not_started() {
-    let redis = Blackhole::start().await;
-    let port = redis.port().to_string();
-    let run = run_script(
-        "scripts/ensure-services",
-        &[("HOPPER_ENSURE_REDIS_PORT", port.clone())],
-        BOUND,
+    let (received, what) = hung_service_stops_ensure_services(
+        "HOPPER_ENSURE_REDIS_PORT",
+        "ensure-services: redis: port {port} accepts connections but Redis does not answer PING",
+        "redis: started",
     )
     .await;
-
-    let what = describe(&run);
-    assert_eq!(run.status.code(), Some(1), "{what}");
     assert!(
-        run.stderr.contains(&format!(
-            "ensure-services: redis: port {port} accepts connections but Redis does not answer PING"
-        )),
-        "{what}"
-    );
-    assert!(run.stderr.contains("Not starting another"), "{what}");
-    assert!(!run.stdout.contains("redis: started"), "{what}");
-    assert!(
-        String::from_utf8_lossy(&redis.received()).contains("PING"),
-        "the stand-in got {:?}, not PING\n{what}",
-        redis.received()
+        String::from_utf8_lossy(&received).contains("PING"),
+        "the stand-in got {received:?}, not PING\n{what}"
     );
 }
 

@@ -1,6 +1,6 @@
 //! What every test needs: its own namespace (Redis key prefix and queue-name prefix) and directories,
 //! real API nodes and workers started in-process against the real Redis and RabbitMQ, a GSvar-speaking
-//! client, and waiting for conditions with a deadline. Everything a test made is removed when its
+//! client (`api_client.rs`), and waiting for conditions with a deadline. Everything a test made is removed when its
 //! `TestEnv` drops.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +13,6 @@ use clap::Parser;
 use hopper_api::{ApiConfig, AppState};
 use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
 use hopper_worker::WorkerConfig;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +22,7 @@ pub const READ_TOKEN: &str = "read-token";
 /// How long any awaited condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+pub use crate::api_client::Api;
 pub use hopper_tests::{amqp_url, redis_url};
 
 /// Waits until `check` returns `Some`, polling every 20 ms; fails the test after [`DEADLINE`].
@@ -357,99 +356,5 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.shutdown.stop_now();
-    }
-}
-
-/// A GSvar-speaking client of one in-process API node.
-pub struct Api {
-    pub url: String,
-    work: PathBuf,
-    client: reqwest::Client,
-    stop: CancellationToken,
-    _server: JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-impl Api {
-    /// POSTs raw bytes to `path`; returns the status and the body, which must be JSON.
-    pub async fn post_bytes(
-        &self,
-        path: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("HTTP request");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let json =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("reply is not JSON: {text:?}"));
-        (status, json)
-    }
-
-    pub async fn post(&self, body: &Value) -> (StatusCode, Value) {
-        self.post_bytes("/qe", serde_json::to_vec(body).expect("JSON"))
-            .await
-    }
-
-    /// A GSvar submit body: the token, one thread, and the test's work directory.
-    pub fn submit_body(&self, script: &str, args: &[&str], queues: &[&str]) -> Value {
-        json!({
-            "action": "submit",
-            "token": TOKEN,
-            "threads": 1,
-            "queues": queues,
-            "script": script,
-            "script_args": args,
-            "working_directory": self.work.display().to_string(),
-        })
-    }
-
-    /// Posts a submit body that must be accepted; returns the job id.
-    pub async fn submit_ok(&self, body: Value) -> String {
-        let (status, reply) = self.post(&body).await;
-        assert_eq!(status, StatusCode::OK, "{reply}");
-        assert_eq!(reply["exit_code"], 0, "submit refused: {reply}");
-        reply["qe_job_id"]
-            .as_str()
-            .expect("qe_job_id is a string")
-            .to_owned()
-    }
-
-    pub async fn submit(&self, script: &str, args: &[&str], queues: &[&str]) -> String {
-        self.submit_ok(self.submit_body(script, args, queues)).await
-    }
-
-    pub async fn update(&self, id: &str) -> Value {
-        let body = json!({"action": "update", "token": TOKEN, "qe_job_id": id, "qe_job_queue": ""});
-        let (status, reply) = self.post(&body).await;
-        assert_eq!(status, StatusCode::OK, "{reply}");
-        reply
-    }
-
-    pub async fn delete(&self, id: &str) -> Value {
-        let body = json!({"action": "delete", "token": TOKEN, "qe_job_id": id, "qe_job_type": "single sample"});
-        let (status, reply) = self.post(&body).await;
-        assert_eq!(status, StatusCode::OK, "{reply}");
-        reply
-    }
-
-    /// Polls update until the status is `finished` or `error`, and returns that reply.
-    pub async fn until_ended(&self, id: &str) -> Value {
-        eventually(&format!("job {id} to end"), || async {
-            let reply = self.update(id).await;
-            (reply["status"] != "started").then_some(reply)
-        })
-        .await
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hopper_common::{JobSpec, Publisher, QueueName};
+use hopper_common::{JobId, JobSpec, Publisher, QueueName};
 
 use crate::helpers::{TestEnv, amqp_url, eventually};
 
@@ -19,13 +19,26 @@ fn hold(env: &TestEnv) -> JobSpec {
     }
 }
 
-fn publisher(env: &TestEnv) -> Publisher {
-    Publisher::new(
+/// A provisional `hold.php` job lasting `lasting`, its submit published as a front door does, and not
+/// confirmed.
+async fn published_unconfirmed(env: &TestEnv, lasting: Duration) -> JobId {
+    let spec = hold(env);
+    let id = env
+        .store
+        .create_provisional(&spec, lasting)
+        .await
+        .expect("create");
+    let publisher = Publisher::new(
         &amqp_url(),
         env.ns.clone(),
         "provisional test",
         Duration::from_secs(5),
-    )
+    );
+    publisher
+        .submit(&id, 1, &spec.queues)
+        .await
+        .expect("publish");
+    id
 }
 
 /// A job whose submit was published but never confirmed never runs: the worker finds it unconfirmed
@@ -35,16 +48,7 @@ async fn a_published_job_never_confirmed_never_runs() {
     let env = TestEnv::new();
     let dead = env.amqp_queue("dead-letter");
     let _worker = env.worker("w1", &["default"], 1).await;
-    let spec = hold(&env);
-    let id = env
-        .store
-        .create_provisional(&spec, Duration::from_secs(2))
-        .await
-        .expect("create");
-    publisher(&env)
-        .submit(&id, 1, &spec.queues)
-        .await
-        .expect("publish");
+    let id = published_unconfirmed(&env, Duration::from_secs(2)).await;
     eventually("the message to be dead-lettered", || async {
         (env.queue_counts(&dead).await?.0 == 1).then_some(())
     })
@@ -62,16 +66,7 @@ async fn a_published_job_never_confirmed_never_runs() {
 async fn a_job_confirmed_after_its_message_arrived_runs() {
     let env = TestEnv::new();
     let _worker = env.worker("w1", &["default"], 1).await;
-    let spec = hold(&env);
-    let id = env
-        .store
-        .create_provisional(&spec, Duration::from_secs(60))
-        .await
-        .expect("create");
-    publisher(&env)
-        .submit(&id, 1, &spec.queues)
-        .await
-        .expect("publish");
+    let id = published_unconfirmed(&env, Duration::from_secs(60)).await;
     // The worker has the message (it is gone from the queue) and waits for the confirm.
     let queue = env.amqp_queue("default");
     eventually("the worker to take the message", || async {
