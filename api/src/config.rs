@@ -2,7 +2,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use hopper_common::{ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration};
+use hopper_common::{
+    ConnectionArgs, LivenessArgs, PathList, QueueList, TelemetryArgs, parse_duration,
+};
 
 use crate::{Tokens, TriesPolicy};
 
@@ -32,6 +34,12 @@ pub struct ApiConfig {
     /// naming a script found in none of them is refused at once; when not, the worker reports it.
     #[arg(long, env = "HOPPER_SCRIPT_DIRS", value_parser = PathList::parse)]
     pub script_dirs: Option<PathList>,
+
+    /// Comma-separated queues this node accepts jobs for before any worker serving them has started.
+    /// A job may name only known queues: these, and every queue a worker serves or has served (workers
+    /// register theirs). A job naming any other queue is refused, naming it.
+    #[arg(long, env = "HOPPER_KNOWN_QUEUES", value_parser = QueueList::parse)]
+    pub known_queues: Option<QueueList>,
 
     /// Most threads a job may ask for; a submit asking for more is refused.
     #[arg(long, env = "HOPPER_MAX_THREADS", default_value_t = 256,

@@ -2,10 +2,10 @@
 //! submit and cancel commands to RabbitMQ, and answers status from Redis. Any number of nodes can run
 //! behind a load balancer; none keeps state of its own.
 
-mod admission;
 mod config;
-mod gsvar;
+mod doors;
 mod health;
+pub mod jobs;
 mod peer;
 mod readiness;
 mod serve;
@@ -20,20 +20,20 @@ use axum::{Json, Router};
 use hopper_common::HashEncoding;
 use serde_json::{Value, json};
 
-pub use admission::{Admission, JobRequest, Refusal};
 pub use config::ApiConfig;
+pub use jobs::{Admission, JobRequest, Refusal};
 pub use readiness::{Checked, Readiness};
-pub use serve::run;
+pub use serve::{run, serve};
 pub use state::AppState;
 pub use tokens::{Role, Tokens};
 pub use tries::TriesPolicy;
 
 /// The node's sweeper (see [`hopper_common::Sweeper`]): every API node takes its turn at finding lost
 /// workers' jobs, so recovery goes on even while no worker runs.
-pub fn sweeper(state: &AppState, config: &ApiConfig) -> hopper_common::Sweeper {
+fn sweeper(state: &AppState, config: &ApiConfig) -> hopper_common::Sweeper {
     hopper_common::Sweeper::new(
-        state.store.clone(),
-        state.publisher.clone(),
+        state.jobs.store.clone(),
+        state.jobs.publisher.clone(),
         config.liveness.clone(),
         &format!("hopper-api {}", config.listen),
     )
@@ -42,7 +42,7 @@ pub fn sweeper(state: &AppState, config: &ApiConfig) -> hopper_common::Sweeper {
 /// Checks once, at start, that Redis keeps job records compact (see
 /// [`hopper_common::Store::hash_encoding`]), and warns if it does not. Says nothing when Redis is down
 /// (the node starts anyway, and reports not ready) or refuses `CONFIG` (managed Redis): then only debug.
-pub async fn check_redis_encoding(store: hopper_common::Store) {
+async fn check_redis_encoding(store: hopper_common::Store) {
     match store.hash_encoding().await {
         Ok(HashEncoding::Unknown(why)) => {
             tracing::debug!(%why, "cannot read Redis's hash-max-listpack-value; not checked");
@@ -63,14 +63,15 @@ pub async fn check_redis_encoding(store: hopper_common::Store) {
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/qe", post(gsvar::handle))
-        .route("/qe/", post(gsvar::handle))
-        .route("/", post(gsvar::handle))
+        .route("/qe", post(doors::gsvar::handle))
+        .route("/qe/", post(doors::gsvar::handle))
+        .route("/", post(doors::gsvar::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(axum::middleware::from_fn(doors::trace))
         .with_state(state)
 }
 

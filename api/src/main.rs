@@ -25,7 +25,8 @@ async fn serve(config: ApiConfig) -> anyhow::Result<()> {
     telemetry::init(&config.telemetry).map_err(anyhow::Error::msg)?;
     // Listening from here on, so a signal during start-up stops the node instead of killing it.
     let shutdown = Shutdown::on_signals();
-    let state = AppState::from_config(&config).map_err(anyhow::Error::msg)?;
+    // Checked before binding, so a bad setting is reported as such and not as a port in use.
+    AppState::from_config(&config).map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (HOPPER_LISTEN)", config.listen))?;
@@ -38,17 +39,5 @@ async fn serve(config: ApiConfig) -> anyhow::Result<()> {
         namespace = %config.connection.namespace,
         "hopper-api listening on http://{address}/qe; ready once Redis and RabbitMQ answer (GET /readyz)"
     );
-    tokio::spawn(hopper_api::check_redis_encoding(state.store.clone()));
-    let sweeping = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(hopper_api::sweeper(&state, &config).run(sweeping.clone()));
-    let served = hopper_api::run(
-        listener,
-        state,
-        shutdown.begin.cancelled_owned(),
-        shutdown.now.cancelled_owned(),
-        config.shutdown_grace,
-    )
-    .await;
-    sweeping.cancel();
-    served.context("HTTP server failed")
+    hopper_api::serve(config, listener, shutdown).await
 }

@@ -10,7 +10,33 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{AppState, app};
+use anyhow::Context;
+use hopper_common::Shutdown;
+
+use crate::{ApiConfig, AppState, app};
+
+/// Runs a node: its state, the one-off Redis check, its sweeper and its HTTP server on `listener`,
+/// until `shutdown` (see [`run`]). What `main` runs, and what the tests run.
+pub async fn serve(
+    config: ApiConfig,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let state = AppState::from_config(&config).map_err(anyhow::Error::msg)?;
+    tokio::spawn(crate::check_redis_encoding(state.jobs.store.clone()));
+    let sweeping = CancellationToken::new();
+    tokio::spawn(crate::sweeper(&state, &config).run(sweeping.clone()));
+    let served = run(
+        listener,
+        state,
+        shutdown.begin.cancelled_owned(),
+        shutdown.now.cancelled_owned(),
+        config.shutdown_grace,
+    )
+    .await;
+    sweeping.cancel();
+    served.context("HTTP server failed")
+}
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, checking meanwhile whether Redis and
 /// RabbitMQ answer (for `/readyz`, see `readiness.rs`). It then stops accepting connections,
@@ -41,8 +67,8 @@ pub async fn run(
     let checking = CancellationToken::new();
     let _stop_checking = checking.clone().drop_guard();
     tokio::spawn(state.readiness.clone().run(
-        state.store.clone(),
-        state.publisher.clone(),
+        state.jobs.store.clone(),
+        state.jobs.publisher.clone(),
         state.check_interval,
         listener.local_addr()?,
         checking,

@@ -4,23 +4,20 @@ use std::time::Duration;
 use hopper_common::{Publisher, Store};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Admission, ApiConfig, Readiness, Tokens};
+use crate::jobs::{Admission, Jobs, KnownQueues};
+use crate::{ApiConfig, Readiness, Tokens};
 
 /// Everything a request handler needs. Cloning is cheap: `Arc`s.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Store,
-    pub publisher: Arc<Publisher>,
+    /// The job core every front door calls.
+    pub jobs: Jobs,
     pub tokens: Arc<Tokens>,
-    pub admission: Arc<Admission>,
     pub max_body: usize,
     /// What the background check last found of Redis and RabbitMQ, for `/readyz`.
     pub readiness: Readiness,
     /// How often that check runs (`HOPPER_CHECK_INTERVAL`).
     pub check_interval: Duration,
-    /// How long a job stays provisional, waiting for its submit to be published and confirmed: a
-    /// create, a publish and a confirm each within their limit, and room to spare.
-    pub provisional: Duration,
     /// Cancelled when the node begins to shut down, so `/readyz` turns load balancers away.
     pub(crate) shutting_down: CancellationToken,
 }
@@ -38,7 +35,7 @@ impl AppState {
             connection.redis_timeout,
         )
         .map_err(|e| format!("bad setting HOPPER_REDIS_URL (--redis-url): {e}"))?;
-        Ok(Self {
+        let jobs = Jobs {
             store,
             publisher: Arc::new(Publisher::new(
                 &connection.amqp_url,
@@ -46,19 +43,29 @@ impl AppState {
                 &format!("hopper-api {}", config.listen),
                 connection.amqp_timeout,
             )),
-            tokens: Arc::new(tokens),
             admission: Arc::new(Admission {
                 work_roots: config.work_roots.0.clone(),
                 script_dirs: config.script_dirs.as_ref().map(|dirs| dirs.0.clone()),
                 max_threads: config.max_threads,
                 tries: config.max_tries.clone(),
             }),
-            max_body: config.max_body as usize,
-            readiness: Readiness::default(),
-            check_interval: connection.check_interval,
+            known: KnownQueues::new(
+                config
+                    .known_queues
+                    .as_ref()
+                    .map_or(&[][..], |list| &list.0[..]),
+            ),
+            // A create, a publish and a confirm each within their limit, and room to spare.
             provisional: connection.redis_timeout * 2
                 + connection.amqp_timeout
                 + Duration::from_secs(5),
+        };
+        Ok(Self {
+            jobs,
+            tokens: Arc::new(tokens),
+            max_body: config.max_body as usize,
+            readiness: Readiness::default(),
+            check_interval: connection.check_interval,
             shutting_down: CancellationToken::new(),
         })
     }

@@ -31,7 +31,7 @@ pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState, Jo
 pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;
-pub use queue_name::QueueName;
+pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use store::{
     CancelOutcome, Claimant, Ended, HashEncoding, Holder, RECOMMENDED_HASH_MAX_LISTPACK_VALUE,

@@ -47,3 +47,24 @@ impl fmt::Display for QueueName {
         f.write_str(&self.0)
     }
 }
+
+/// Comma-separated queue names; a newtype because clap reads a `Vec` field as a repeated flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueList(pub Vec<QueueName>);
+
+impl QueueList {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let mut queues: Vec<QueueName> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(QueueName::parse)
+            .collect::<Result<_, _>>()?;
+        queues.sort();
+        queues.dedup();
+        if queues.is_empty() {
+            return Err("needs at least one queue name".to_owned());
+        }
+        Ok(Self(queues))
+    }
+}

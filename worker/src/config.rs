@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use hopper_common::{
-    ConnectionArgs, LivenessArgs, PathList, QueueName, TelemetryArgs, parse_duration,
+    ConnectionArgs, LivenessArgs, PathList, QueueList, TelemetryArgs, parse_duration,
 };
 
 use crate::Interpreters;
@@ -119,27 +119,6 @@ impl WorkerConfig {
             );
         }
         Ok(())
-    }
-}
-
-/// Comma-separated queue names; a newtype because clap reads a `Vec` field as a repeated flag.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueList(pub Vec<QueueName>);
-
-impl QueueList {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let mut queues: Vec<QueueName> = value
-            .split(',')
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(QueueName::parse)
-            .collect::<Result<_, _>>()?;
-        queues.sort();
-        queues.dedup();
-        if queues.is_empty() {
-            return Err("needs at least one queue name".to_owned());
-        }
-        Ok(Self(queues))
     }
 }
 

@@ -27,7 +27,8 @@ use anyhow::Context;
 use hopper_common::{Publisher, Shutdown, Store, Sweeper};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{QueueList, WorkerConfig};
+pub use config::WorkerConfig;
+pub use hopper_common::QueueList;
 pub use interpreters::Interpreters;
 
 use consumers::QueueConsumers;
@@ -114,6 +115,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
             "threads": config.threads,
         })
         .to_string(),
+        queues: config.queues.0.clone(),
         settings: config.liveness.clone(),
     };
     // Be heard, and give back what a previous run left in this worker's name, before taking jobs.

@@ -28,6 +28,8 @@ pub(crate) struct Liveness {
     pub(crate) host: String,
     /// The heartbeat's value, for operators: host, pid, queues, threads.
     pub(crate) about: String,
+    /// Registered with every beat, so API nodes accept jobs for them (known queues).
+    pub(crate) queues: Vec<hopper_common::QueueName>,
     pub(crate) settings: LivenessArgs,
 }
 
@@ -78,7 +80,12 @@ impl Liveness {
 
     pub(crate) async fn beat(&self) -> Result<(), hopper_common::StoreError> {
         self.store
-            .heartbeat(&self.worker_id, &self.about, self.settings.heartbeat_ttl)
+            .heartbeat(
+                &self.worker_id,
+                &self.about,
+                &self.queues,
+                self.settings.heartbeat_ttl,
+            )
             .await
     }
 

@@ -4,6 +4,7 @@
 //! - `<ns>:job:<id>`: a hash per job (state, spec, queue, worker, times, outcome, output tail, history);
 //! - `<ns>:job-id`: the counter jobs take their ids from;
 //! - `<ns>:workers`: the set of workers that are alive or still hold jobs;
+//! - `<ns>:queues`: the known queues, every queue a worker has served (see `queues.rs`);
 //! - `<ns>:worker:<id>`: a worker's heartbeat, a string that expires unless the worker refreshes it;
 //! - `<ns>:worker:<id>:jobs`: the set of jobs a worker has claimed and not yet ended;
 //! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
@@ -12,13 +13,14 @@
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
 //! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
-//! sweep lock (`workers.rs`), re-queued jobs awaiting their submit (`requeue.rs`), and what is read of
-//! the Redis server itself (`server.rs`).
+//! sweep lock (`workers.rs`), the known queues (`queues.rs`), re-queued jobs awaiting their submit
+//! (`requeue.rs`), and what is read of the Redis server itself (`server.rs`).
 
 mod attempts;
 mod confirmer;
 mod jobs;
 mod link;
+mod queues;
 mod requeue;
 mod server;
 mod workers;
@@ -151,6 +153,10 @@ impl Store {
 
     fn heartbeat_key(&self, worker: &str) -> String {
         self.ns.key(&format!("worker:{worker}"))
+    }
+
+    fn known_queues_key(&self) -> String {
+        self.ns.key("queues")
     }
 
     fn worker_jobs_key(&self, worker: &str) -> String {

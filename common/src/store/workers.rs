@@ -2,20 +2,28 @@
 
 use std::time::Duration;
 
-use crate::{JobId, StoreError};
+use crate::{JobId, QueueName, StoreError};
 
 use super::Store;
 
 impl Store {
     /// Proves `worker` alive for `ttl`, and makes it known to sweepers. `about` is shown to operators
-    /// (host, pid, queues).
+    /// (host, pid, queues). The queues it serves become known queues (see `queues.rs`): API nodes then
+    /// accept jobs for them.
     pub async fn heartbeat(
         &self,
         worker: &str,
         about: &str,
+        queues: &[QueueName],
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
+        if !queues.is_empty() {
+            pipe.cmd("SADD")
+                .arg(self.known_queues_key())
+                .arg(queues.iter().map(QueueName::as_str).collect::<Vec<_>>())
+                .ignore();
+        }
         pipe.atomic()
             .cmd("SET")
             .arg(self.heartbeat_key(worker))

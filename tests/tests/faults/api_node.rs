@@ -26,6 +26,8 @@ pub fn api_settings(world: &World) -> Settings {
         .set("HOPPER_AMQP_URL", amqp_url())
         .set("HOPPER_NAMESPACE", world.ns.clone())
         .set("HOPPER_RETENTION", "1h")
+        // The tests' queues, taken before any worker serving them has registered them.
+        .set("HOPPER_KNOWN_QUEUES", "default,retry")
 }
 
 impl ApiNode {

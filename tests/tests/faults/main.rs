@@ -21,6 +21,8 @@
 //! - `worker_keeps_its_jobs_through_a_broker_cut`: a worker cut off from RabbitMQ keeps its script
 //!   running, records its end, reconnects when the link returns, and takes jobs again.
 
+//! - `cut_submit`: a submit whose client gives up half-way (the publish hangs) still runs to its end:
+//!   the job ends up queued with its message, never recorded and left unpublished.
 //! - `hung_broker::*`, `hung_redis::*`: RabbitMQ or Redis up but not answering (accepting connections
 //!   and never answering, or frozen mid-connection: the proxy's `blackhole` and `freeze`, a Redis
 //!   paused with SIGSTOP): API nodes answer within their limits and `/readyz` says so; workers keep
@@ -44,6 +46,7 @@ mod worker_reconnect;
 mod world;
 
 mod api_sigterm;
+mod cut_submit;
 mod hung_broker;
 mod hung_redis;
 mod rabbitmq_cut;

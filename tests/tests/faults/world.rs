@@ -62,6 +62,12 @@ impl World {
             .map_or(0, |(_, consumers)| consumers)
     }
 
+    /// Messages ready on a user queue; 0 if it does not exist.
+    pub async fn ready(&self, queue: &str) -> u32 {
+        let name = self.amqp_queue(queue);
+        self.probe.counts(&name).await.map_or(0, |(ready, _)| ready)
+    }
+
     pub fn release(&self, job: &str) {
         std::fs::write(self.work.join(format!("release-{job}")), "").expect("release file");
     }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use hopper_common::Shutdown;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TOKEN, eventually};
 
@@ -17,13 +17,13 @@ pub struct Api {
     pub work: PathBuf,
     pub client: reqwest::Client,
     /// Stops the node when the client is dropped.
-    pub stop: CancellationToken,
-    pub _server: JoinHandle<std::io::Result<()>>,
+    pub stop: Shutdown,
+    pub _server: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Drop for Api {
     fn drop(&mut self) {
-        self.stop.cancel();
+        self.stop.stop_now();
     }
 }
 

@@ -24,6 +24,7 @@ async fn submit_is_confirmed_in_every_listed_queue_before_the_answer() {
     let env = TestEnv::new();
     let api = env.api().await;
     let (a, b) = (env.amqp_queue("qa"), env.amqp_queue("qb"));
+    env.register(&["qa", "qb"]).await;
     api.submit("analyze.php", &[], &["qa", "qb"]).await;
     assert_eq!(env.queue_counts(&a).await, Some((1, 0)));
     assert_eq!(env.queue_counts(&b).await, Some((1, 0)));
@@ -202,6 +203,7 @@ async fn publish_refused_by_one_queue_withdraws_the_job() {
     let env = TestEnv::new();
     let api = env.api().await;
     let (good, refusing) = (env.amqp_queue("good"), env.amqp_queue("refusing"));
+    env.register(&["good", "refusing"]).await;
     // The queue exists, and the policy is in force on it, before the submit.
     let connection = lapin::Connection::connect(&crate::helpers::amqp_url(), Default::default())
         .await

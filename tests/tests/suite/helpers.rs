@@ -10,11 +10,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Parser;
-use hopper_api::{ApiConfig, AppState};
-use hopper_common::{Job, JobId, Namespace, Shutdown, Store};
+use hopper_api::ApiConfig;
+use hopper_common::{Job, JobId, Namespace, QueueName, Shutdown, Store};
 use hopper_worker::WorkerConfig;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "test-token";
 pub const READ_TOKEN: &str = "read-token";
@@ -137,6 +136,8 @@ impl TestEnv {
             ("--redis-url", redis_url()),
             ("--amqp-url", amqp_url()),
             ("--namespace", self.ns.to_string()),
+            // Most tests submit to `default` before any worker has registered it.
+            ("--known-queues", "default".to_owned()),
         ]))
     }
 
@@ -147,17 +148,13 @@ impl TestEnv {
     /// Starts an API node in-process on a free port.
     pub async fn api_with(&self, flags: Flags) -> Api {
         let config = ApiConfig::try_parse_from(flags.argv("hopper-api")).expect("API flags");
-        let state = AppState::from_config(&config).expect("API state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        let stop = CancellationToken::new();
-        let shutdown = stop.clone().cancelled_owned();
-        tokio::spawn(hopper_api::sweeper(&state, &config).run(stop.clone()));
-        let server = tokio::spawn(async move {
-            hopper_api::run(listener, state, shutdown, std::future::pending(), DEADLINE).await
-        });
+        let shutdown = Shutdown::default();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(hopper_api::serve(config, listener, shutdown));
         Api {
             url,
             work: self.work.clone(),
@@ -213,6 +210,18 @@ impl TestEnv {
             shutdown,
             handle: Some(handle),
         }
+    }
+
+    /// Makes `queues` known, as a worker serving them would (only known queues take jobs).
+    pub async fn register(&self, queues: &[&str]) {
+        let queues: Vec<QueueName> = queues
+            .iter()
+            .map(|q| QueueName::parse(q).expect("queue name"))
+            .collect();
+        self.store
+            .register_queues(&queues)
+            .await
+            .expect("register queues");
     }
 
     /// (messages ready, consumers) of an AMQP queue, or `None` if it does not exist.

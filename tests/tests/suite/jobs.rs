@@ -231,6 +231,7 @@ async fn ended_jobs_expire_after_the_retention() {
         )
         .await;
     env.amqp_queue("nobody");
+    env.register(&["nobody"]).await;
     let queued = api.submit("analyze.php", &[], &["nobody"]).await;
     let finished = api.submit("analyze.php", &[], &["default"]).await;
     api.until_ended(&finished).await;

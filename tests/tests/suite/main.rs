@@ -11,6 +11,7 @@ mod cancel;
 mod front_door;
 mod helpers;
 mod jobs;
+mod known_queues;
 mod provisional;
 mod recovery;
 mod refusals;

@@ -127,7 +127,7 @@ async fn live_heartbeat_keeps_the_job() {
     // that nothing happens, so time passing is the condition: there is nothing to await.
     for _ in 0..18 {
         env.store
-            .heartbeat("alive", "{}", Duration::from_secs(1))
+            .heartbeat("alive", "{}", &[], Duration::from_secs(1))
             .await
             .expect("heartbeat");
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -303,7 +303,11 @@ async fn unusable_messages_are_dead_lettered_and_counted() {
 async fn max_tries_follow_the_queue_policy() {
     let env = TestEnv::new();
     let api = env
-        .api_with(env.api_flags().set("--max-tries", "2,long=5"))
+        .api_with(
+            env.api_flags()
+                .set("--max-tries", "2,long=5")
+                .set("--known-queues", "default,long"),
+        )
         .await;
     let plain = api.submit("analyze.php", &[], &["default"]).await;
     let long = api.submit("analyze.php", &[], &["default", "long"]).await;

@@ -30,6 +30,9 @@ pub struct Admission {
 /// be recorded with its reason.
 #[derive(Debug)]
 pub struct Refusal {
+    /// The request field at fault, in the core's terms (`threads`, `queues`, `script`, `args`,
+    /// `working_directory`); each front door names it in its own.
+    pub field: &'static str,
     pub reason: String,
     pub spec: JobSpec,
 }
@@ -50,22 +53,31 @@ impl Admission {
             args: request.args,
             working_directory: PathBuf::from(&request.working_directory),
         };
+        let at = |field: &'static str| move |reason: String| (field, reason);
         let verdict = self
             .check_threads(request.threads)
-            .and(queues.map(drop))
+            .map_err(at("threads"))
+            .and(queues.map(drop).map_err(at("queues")))
             .and_then(|()| {
                 if spec.queues.is_empty() {
-                    Err(no_queue())
+                    Err(("queues", no_queue()))
                 } else {
                     Ok(())
                 }
             })
-            .and_then(|()| self.check_script(&spec.script))
-            .and_then(|()| check_arguments(&spec.args))
-            .and_then(|()| self.check_working_directory(&request.working_directory));
+            .and_then(|()| self.check_script(&spec.script).map_err(at("script")))
+            .and_then(|()| check_arguments(&spec.args).map_err(at("args")))
+            .and_then(|()| {
+                self.check_working_directory(&request.working_directory)
+                    .map_err(at("working_directory"))
+            });
         match verdict {
             Ok(()) => Ok(spec),
-            Err(reason) => Err(Box::new(Refusal { reason, spec })),
+            Err((field, reason)) => Err(Box::new(Refusal {
+                field,
+                reason,
+                spec,
+            })),
         }
     }
 

@@ -3,6 +3,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::jobs::Unavailable;
+
 /// A GSvar request that is not carried out. Every variant answers with a JSON object carrying `result`
 /// and `exit_code`, in the front door's own format. None of them answers 200: GSvar then leaves its job
 /// as it was and asks again on its next tick, instead of marking the job failed for good.
@@ -19,35 +21,13 @@ pub(crate) enum GsvarError {
     Forbidden(String),
     #[error("request body is larger than {0} bytes")]
     TooLarge(usize),
-    /// Redis or RabbitMQ could not be reached; the cause is logged here, once, and not shown.
+    /// Redis or RabbitMQ could not be reached; the cause was logged by the core, once, and is not
+    /// shown.
     #[error("{0}")]
-    Unavailable(&'static str),
+    Unavailable(#[from] Unavailable),
 }
 
 impl GsvarError {
-    pub(crate) fn store(error: hopper_common::StoreError) -> Self {
-        // An outage is logged once by the store itself; anything else is this request's to report.
-        if error.is_outage() {
-            tracing::debug!(%error, "Redis unavailable");
-        } else {
-            tracing::error!(%error, "Redis failed");
-        }
-        Self::Unavailable(
-            "Hopper cannot reach its job store (Redis); nothing was changed, try again",
-        )
-    }
-
-    pub(crate) fn broker(error: hopper_common::BrokerError) -> Self {
-        if error.is_outage() {
-            tracing::debug!(%error, "RabbitMQ unavailable");
-        } else {
-            tracing::error!(%error, "RabbitMQ refused");
-        }
-        Self::Unavailable(
-            "Hopper cannot reach its message broker (RabbitMQ); nothing was changed, try again",
-        )
-    }
-
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
