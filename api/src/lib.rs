@@ -14,11 +14,12 @@ mod tokens;
 mod tries;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hopper_common::HashEncoding;
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub use config::ApiConfig;
 pub use jobs::{Admission, JobRequest, Refusal};
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", post(doors::gsvar::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(doors::native::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
@@ -75,21 +77,35 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unknown paths answer in JSON too, saying where the front doors are: a GSvar configured with a wrong
-/// `qe_api_base_url` then logs something a person can act on.
-async fn not_found() -> (StatusCode, Json<Value>) {
+/// Unknown paths answer in the format of the door they were meant for: problem details under `/api/v1`,
+/// and GSvar's JSON elsewhere, saying where the front doors are, so that a GSvar configured with a
+/// wrong `qe_api_base_url` logs something a person can act on.
+async fn not_found(uri: Uri) -> Response {
+    if doors::door_of(uri.path()) == "native" {
+        return doors::native::Problem::not_found(format!("no such endpoint: {}", uri.path()))
+            .into_response();
+    }
     let result =
         "no such endpoint: GSvar's qe_api_base_url should point at http://<host>:<port>/qe";
     (
         StatusCode::NOT_FOUND,
         Json(json!({ "result": result, "exit_code": 1 })),
     )
+        .into_response()
 }
 
-async fn method_not_allowed() -> (StatusCode, Json<Value>) {
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    if doors::door_of(uri.path()) == "native" {
+        return doors::native::Problem::method_not_allowed(format!(
+            "{method} is not allowed on {}; see /openapi.json",
+            uri.path()
+        ))
+        .into_response();
+    }
     let result = "method not allowed: the GSvar front door takes POST with a JSON body";
     (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(json!({ "result": result, "exit_code": 1 })),
     )
+        .into_response()
 }

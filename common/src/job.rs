@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{QueueName, StoreError};
+use crate::{JobSpec, QueueName, StoreError};
 
 /// A job's id: the decimal value of a Redis counter, so at most 10 characters of `[A-Za-z0-9_-]`
 /// (GSvar keeps it in a `varchar(10)` and pastes it into SQL).
@@ -65,13 +64,6 @@ impl fmt::Display for JobId {
     }
 }
 
-/// The `queues` field as stored: comma-separated names (see `store/jobs.rs`).
-pub(crate) fn parse_queue_list(list: &str) -> Vec<QueueName> {
-    list.split(',')
-        .filter_map(|q| QueueName::parse(q).ok())
-        .collect()
-}
-
 /// Where a job stands. `queued → running → succeeded | failed | canceled`, or `queued → canceled`;
 /// a submit refused for a lasting reason is born `failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,22 +106,6 @@ impl fmt::Display for JobState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What a client asked for, after its front door checked it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobSpec {
-    pub threads: u32,
-    pub queues: Vec<QueueName>,
-    /// A bare file name, resolved by the worker inside its script directories.
-    pub script: String,
-    /// One argv token each; never passed through a shell.
-    pub args: Vec<String>,
-    pub working_directory: PathBuf,
-    /// How many times the job may be started: a worker lost or shut down under a job with tries left
-    /// puts it back in its queues; the last try's loss fails it. Set by the front door's policy (per
-    /// queue), not by the client.
-    pub max_tries: u32,
 }
 
 /// Why a job failed. Stored as the fields `reason`, `exit_code`, `signal` and `message`.
@@ -334,23 +310,9 @@ impl Job {
             JobStatus::from_fields(id.clone(), &hash)?.ok_or_else(|| corrupt("missing state"))?;
         let number = |field: &str| hash.get(field).and_then(|v| v.parse::<u64>().ok());
         let text = |field: &str| hash.get(field).filter(|v| !v.is_empty()).cloned();
-        let args = match hash.get("args") {
-            Some(json) => serde_json::from_str(json).map_err(|_| corrupt("args are not JSON"))?,
-            None => Vec::new(),
-        };
-        let queues = hash
-            .get("queues")
-            .map(|list| parse_queue_list(list))
-            .unwrap_or_default();
+        let get = |field: &str| hash.get(field).map(String::as_str);
         Ok(Self {
-            spec: JobSpec {
-                threads: number("threads").unwrap_or(1) as u32,
-                queues,
-                script: text("script").unwrap_or_default(),
-                args,
-                working_directory: text("workdir").unwrap_or_default().into(),
-                max_tries: number("max_tries").unwrap_or(1) as u32,
-            },
+            spec: JobSpec::from_fields(get).map_err(|why| corrupt(&why))?,
             worker: text("worker"),
             threads_granted: number("threads_granted").map(|n| n as u32),
             created_ms: number("created").unwrap_or(0),

@@ -15,6 +15,7 @@ mod publisher;
 mod queue_name;
 mod reconnect;
 mod shutdown;
+mod spec;
 mod store;
 mod sweeper;
 pub mod telemetry;
@@ -27,15 +28,16 @@ pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
 };
 pub use error::{BrokerError, StoreError};
-pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobSpec, JobState, JobStatus};
+pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus};
 pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;
 pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
+pub use spec::JobSpec;
 pub use store::{
-    CancelOutcome, Claimant, Ended, HashEncoding, Holder, RECOMMENDED_HASH_MAX_LISTPACK_VALUE,
-    Requeue, Store,
+    CancelOutcome, Claimant, Ended, HashEncoding, Holder, Idempotency,
+    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

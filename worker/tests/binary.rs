@@ -59,6 +59,7 @@ async fn run_and_stop(ns: Namespace) {
         args: vec![],
         working_directory: dir.path().to_owned(),
         max_tries: 1,
+        ..JobSpec::default()
     };
     let id = store.create(&spec).await.expect("create job");
     Publisher::new(

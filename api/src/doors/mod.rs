@@ -2,6 +2,7 @@
 //! and error format, and knows nothing of Redis or RabbitMQ.
 
 pub(crate) mod gsvar;
+pub(crate) mod native;
 
 use axum::extract::Request;
 use axum::middleware::Next;

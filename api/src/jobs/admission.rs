@@ -1,20 +1,32 @@
 //! The checks a job must pass before it is queued. A job that fails one is refused for a lasting reason:
 //! asking again will not help, so front doors record it as failed and say why.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use hopper_common::{JobSpec, QueueName, check_script_name, excerpt};
 
+use super::naming;
 use crate::TriesPolicy;
 
+/// Most tries a client may ask for, as `HOPPER_MAX_TRIES` allows at most.
+const MAX_TRIES: i64 = 100;
+
 /// What a front door hands over for checking, in its own terms already decoded.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct JobRequest {
+    /// The front door that made it, recorded as the label `door`.
+    pub door: &'static str,
     pub threads: i64,
     pub queues: Vec<String>,
     pub script: String,
     pub args: Vec<String>,
     pub working_directory: String,
+    pub name: Option<String>,
+    /// The client's own labels; `door` is Hopper's.
+    pub labels: BTreeMap<String, String>,
+    /// Tries the client asks for; `None` takes the queues' policy (`HOPPER_MAX_TRIES`).
+    pub max_tries: Option<i64>,
 }
 
 /// The admission policy of this node.
@@ -45,18 +57,30 @@ impl Admission {
             named.iter().map(|q| QueueName::parse(q)).collect();
         let threads = u32::try_from(request.threads).unwrap_or(0);
         let queues_ok = queues.clone().unwrap_or_default();
+        let mut labels = request.labels;
+        let client_door = labels.insert("door".to_owned(), request.door.to_owned());
         let spec = JobSpec {
-            max_tries: self.tries.for_queues(&queues_ok),
+            max_tries: request.max_tries.map_or_else(
+                || self.tries.for_queues(&queues_ok),
+                |n| u32::try_from(n).unwrap_or(0),
+            ),
             threads,
             queues: queues_ok,
             script: request.script,
             args: request.args,
             working_directory: PathBuf::from(&request.working_directory),
+            name: request.name,
+            labels,
         };
         let at = |field: &'static str| move |reason: String| (field, reason);
         let verdict = self
             .check_threads(request.threads)
             .map_err(at("threads"))
+            .and_then(|()| check_max_tries(request.max_tries).map_err(at("max_tries")))
+            .and_then(|()| naming::check_name(spec.name.as_deref()).map_err(at("name")))
+            .and_then(|()| {
+                naming::check_labels(&spec.labels, client_door.is_some()).map_err(at("labels"))
+            })
             .and(queues.map(drop).map_err(at("queues")))
             .and_then(|()| {
                 if spec.queues.is_empty() {
@@ -141,6 +165,15 @@ fn check_arguments(args: &[String]) -> Result<(), String> {
             index + 1
         )),
         None => Ok(()),
+    }
+}
+
+fn check_max_tries(asked: Option<i64>) -> Result<(), String> {
+    match asked {
+        Some(n) if !(1..=MAX_TRIES).contains(&n) => Err(format!(
+            "max_tries must be between 1 and {MAX_TRIES}, not {n}"
+        )),
+        _ => Ok(()),
     }
 }
 

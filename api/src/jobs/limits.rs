@@ -7,6 +7,8 @@ use super::JobRequest;
 pub const MAX_QUEUES: usize = 32;
 /// Most arguments one job may pass to its program.
 pub const MAX_ARGS: usize = 1024;
+/// Most labels one job may carry.
+pub const MAX_LABELS: usize = 32;
 
 /// A request refused for its shape, naming the field at fault. Nothing was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +30,8 @@ impl Invalid {
 /// Checks every bound of `request`.
 pub fn check(request: &JobRequest) -> Result<(), Invalid> {
     bound("queues", request.queues.len(), MAX_QUEUES)?;
-    bound("args", request.args.len(), MAX_ARGS)
+    bound("args", request.args.len(), MAX_ARGS)?;
+    bound("labels", request.labels.len(), MAX_LABELS)
 }
 
 fn bound(field: &'static str, count: usize, most: usize) -> Result<(), Invalid> {
@@ -52,6 +55,7 @@ mod tests {
             script: "s.sh".to_owned(),
             args: vec!["a".to_owned(); args],
             working_directory: "/w".to_owned(),
+            ..JobRequest::default()
         }
     }
 

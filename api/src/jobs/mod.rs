@@ -6,6 +6,7 @@
 mod admission;
 mod known_queues;
 pub mod limits;
+pub mod naming;
 mod unavailable;
 
 use std::sync::Arc;

@@ -27,7 +27,8 @@ impl Store {
             .arg(threads_granted)
             .arg(claimant.token)
             .arg(note.unwrap_or(""))
-            .arg(id.as_str());
+            .arg(id.as_str())
+            .arg(&JobSpec::FIELDS[..]);
         let reply: Vec<Option<String>> = self
             .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
@@ -38,17 +39,14 @@ impl Store {
             Some("missing") => Ok(Claim::Missing),
             Some("unconfirmed") => Ok(Claim::Unconfirmed),
             Some("claimed") => {
-                let mut next = || fields.next().unwrap_or_default();
-                let (threads, queues, script, args, workdir, max_tries) =
-                    (next(), next(), next(), next(), next(), next());
-                Ok(Claim::Claimed(JobSpec {
-                    threads: threads.parse().map_err(|_| corrupt())?,
-                    queues: crate::job::parse_queue_list(&queues),
-                    script,
-                    args: serde_json::from_str(&args).map_err(|_| corrupt())?,
-                    working_directory: workdir.into(),
-                    max_tries: max_tries.parse().unwrap_or(1),
-                }))
+                let values: Vec<String> = fields.collect();
+                let get = |name: &str| {
+                    let at = JobSpec::FIELDS.iter().position(|field| *field == name)?;
+                    values.get(at).map(String::as_str)
+                };
+                JobSpec::from_fields(get)
+                    .map(Claim::Claimed)
+                    .map_err(|why| StoreError::Corrupt(format!("claim of job {id}: {why}")))
             }
             Some(state) => JobState::parse(state)
                 .map(Claim::NotQueued)
@@ -139,7 +137,7 @@ impl Store {
             Some("queued") => Ok(Ended::Requeued(Requeue {
                 id: id.clone(),
                 threads: reply.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
-                queues: crate::job::parse_queue_list(reply.get(2).map_or("", String::as_str)),
+                queues: crate::spec::parse_queue_list(reply.get(2).map_or("", String::as_str)),
             })),
             Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
             None => Err(corrupt()),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, QueueName, StoreError};
+use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, StoreError};
 
 use super::{CancelOutcome, Store, now_ms};
 
@@ -73,7 +73,11 @@ impl Store {
                 .arg(self.ns.key("job:"))
                 .arg(expires_in.as_millis() as u64)
                 .arg(deadline);
-            for (field, value) in spec_fields(spec, state).iter().chain(extra) {
+            let fields = [
+                ("state", state.as_str().to_owned()),
+                ("created", now_ms().to_string()),
+            ];
+            for (field, value) in fields.iter().chain(&spec.to_fields()).chain(extra) {
                 invocation.arg(*field).arg(value);
             }
             let id: Option<u64> = invocation.invoke_async(&mut conn).await?;
@@ -143,25 +147,4 @@ impl Store {
             None => Err(corrupt()),
         }
     }
-}
-
-fn spec_fields(spec: &JobSpec, state: JobState) -> Vec<(&'static str, String)> {
-    let queues: Vec<&str> = spec.queues.iter().map(QueueName::as_str).collect();
-    vec![
-        ("state", state.as_str().to_owned()),
-        ("threads", spec.threads.to_string()),
-        ("queues", queues.join(",")),
-        ("script", spec.script.clone()),
-        // Serialising a list of strings cannot fail.
-        (
-            "args",
-            serde_json::to_string(&spec.args).unwrap_or_default(),
-        ),
-        (
-            "workdir",
-            spec.working_directory.to_string_lossy().into_owned(),
-        ),
-        ("max_tries", spec.max_tries.max(1).to_string()),
-        ("created", now_ms().to_string()),
-    ]
 }

@@ -9,7 +9,8 @@
 //! - `<ns>:worker:<id>:jobs`: the set of jobs a worker has claimed and not yet ended;
 //! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
 //! - `<ns>:sweeper`: the lock that lets one process at a time sweep for lost workers;
-//! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue.
+//! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue;
+//! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`).
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
 //! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
@@ -18,6 +19,7 @@
 
 mod attempts;
 mod confirmer;
+mod idempotency;
 mod jobs;
 mod link;
 mod queues;
@@ -32,6 +34,7 @@ use redis::{Client, Script};
 
 use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
+pub use idempotency::Idempotency;
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
 
 use confirmer::Confirmer;

@@ -12,6 +12,8 @@ mod front_door;
 mod helpers;
 mod jobs;
 mod known_queues;
+mod native;
+mod native_client;
 mod provisional;
 mod recovery;
 mod refusals;

@@ -16,6 +16,7 @@ fn hold(env: &TestEnv) -> JobSpec {
         args: Vec::new(),
         working_directory: env.work.clone(),
         max_tries: 1,
+        ..JobSpec::default()
     }
 }
 

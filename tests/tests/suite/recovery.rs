@@ -33,6 +33,7 @@ fn spec(env: &TestEnv, script: &str, args: &[&str], max_tries: u32) -> JobSpec {
         args: args.iter().map(|a| (*a).to_owned()).collect(),
         working_directory: env.work.clone(),
         max_tries,
+        ..JobSpec::default()
     }
 }
 

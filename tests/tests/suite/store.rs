@@ -27,6 +27,7 @@ fn spec() -> JobSpec {
         args: vec!["a b".into()],
         working_directory: PathBuf::from("/tmp"),
         max_tries: 1,
+        ..JobSpec::default()
     }
 }
 

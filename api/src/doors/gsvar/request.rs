@@ -80,11 +80,13 @@ pub(super) fn verb(body: &Map<String, Value>) -> Result<Verb, GsvarError> {
 pub(super) fn action(body: &Map<String, Value>, verb: Verb) -> Result<Action, GsvarError> {
     Ok(match verb {
         Verb::Submit => Action::Submit(JobRequest {
+            door: "gsvar",
             threads: integer(body, "threads")?,
             queues: strings(body, "queues")?,
             script: string(body, "script")?,
             args: strings(body, "script_args")?,
             working_directory: string(body, "working_directory")?,
+            ..JobRequest::default()
         }),
         Verb::Update => Action::Update {
             id: string(body, "qe_job_id")?,

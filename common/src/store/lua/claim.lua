@@ -6,7 +6,8 @@
 -- The job joins its worker's job set, and the worker the set of known workers, so that a sweeper finds
 -- the job if the worker is lost.
 -- KEYS: job, the worker's job set, the set of known workers.
--- ARGV: worker, host, queue, now (ms), threads granted, claim token, note ('' for none), job id.
+-- ARGV: worker, host, queue, now (ms), threads granted, claim token, note ('' for none), job id, then
+-- the spec's fields (JobSpec::FIELDS in spec.rs), whose values it returns after 'claimed'.
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
   return {'missing'}
@@ -31,5 +32,5 @@ else
   redis.call('SADD', KEYS[2], ARGV[8])
   redis.call('SADD', KEYS[3], ARGV[1])
 end
-local spec = redis.call('HMGET', KEYS[1], 'threads', 'queues', 'script', 'args', 'workdir', 'max_tries')
-return {'claimed', spec[1], spec[2], spec[3], spec[4], spec[5], spec[6]}
+local spec = redis.call('HMGET', KEYS[1], unpack(ARGV, 9))
+return {'claimed', unpack(spec)}

@@ -1,0 +1,58 @@
+//! Hopper's own REST API, `/api/v1`: for operators, scripts, the dashboard and the CLI. JSON in and
+//! out, bearer tokens, RFC 9457 problem details for every refusal, and an OpenAPI 3.1 document generated
+//! from these handlers (`/openapi.json`, browsable at `/docs` with a Swagger UI served from the binary).
+
+mod auth;
+mod jobs;
+mod model;
+mod problem;
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::AppState;
+
+pub(crate) use problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hopper",
+        description = "Hopper's own REST API: submit, find, follow and cancel jobs. Errors are RFC 9457 problem details.",
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "jobs", description = "Jobs: submit, read, cancel"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "One of HOPPER_TOKENS: `Authorization: Bearer <secret>`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The native API's routes, `/openapi.json` and `/docs`.
+pub(crate) fn router() -> Router<AppState> {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(jobs::submit))
+        .routes(routes!(jobs::get, jobs::cancel))
+        .split_for_parts();
+    router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+}

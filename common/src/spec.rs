@@ -1,0 +1,145 @@
+//! What a client asked for ([`JobSpec`]), and how it maps to and from the fields of its Redis hash.
+//! This is the one place: the create writes [`JobSpec::to_fields`], and every reader (a whole job, a
+//! claim in `claim.lua`, which reads back [`JobSpec::FIELDS`]) parses with [`JobSpec::from_fields`].
+//! Adding a field to the spec is one edit here.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::QueueName;
+
+/// What a client asked for, after its front door and the job core checked it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobSpec {
+    pub threads: u32,
+    pub queues: Vec<QueueName>,
+    /// A bare file name, resolved by the worker inside its script directories.
+    pub script: String,
+    /// One argv token each; never passed through a shell.
+    pub args: Vec<String>,
+    pub working_directory: PathBuf,
+    /// How many times the job may be started: a worker lost or shut down under a job with tries left
+    /// puts it back in its queues; the last try's loss fails it.
+    pub max_tries: u32,
+    /// A name for people, not unique.
+    pub name: Option<String>,
+    /// Free `key=value` labels: the front door that made the job, a client's own id.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl JobSpec {
+    /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
+    pub(crate) const FIELDS: [&'static str; 8] = [
+        "threads",
+        "queues",
+        "script",
+        "args",
+        "workdir",
+        "max_tries",
+        "name",
+        "labels",
+    ];
+
+    /// The hash fields written when the job is created. Empty optional fields are left out.
+    pub(crate) fn to_fields(&self) -> Vec<(&'static str, String)> {
+        let queues: Vec<&str> = self.queues.iter().map(QueueName::as_str).collect();
+        let mut fields = vec![
+            ("threads", self.threads.to_string()),
+            ("queues", queues.join(",")),
+            ("script", self.script.clone()),
+            // Serialising strings cannot fail.
+            (
+                "args",
+                serde_json::to_string(&self.args).unwrap_or_default(),
+            ),
+            (
+                "workdir",
+                self.working_directory.to_string_lossy().into_owned(),
+            ),
+            ("max_tries", self.max_tries.max(1).to_string()),
+        ];
+        if let Some(name) = &self.name {
+            fields.push(("name", name.clone()));
+        }
+        if !self.labels.is_empty() {
+            fields.push((
+                "labels",
+                serde_json::to_string(&self.labels).unwrap_or_default(),
+            ));
+        }
+        fields
+    }
+
+    /// Reads the spec back from hash fields (`get` answers `None` for a field the hash lacks). Says
+    /// what is wrong when a field cannot be read.
+    pub(crate) fn from_fields<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, String> {
+        let json = |field: &str| -> Result<Option<serde_json::Value>, String> {
+            get(field)
+                .filter(|v| !v.is_empty())
+                .map(|v| serde_json::from_str(v).map_err(|_| format!("{field} are not JSON")))
+                .transpose()
+        };
+        let args = match json("args")? {
+            Some(value) => serde_json::from_value(value).map_err(|_| "args are not strings")?,
+            None => Vec::new(),
+        };
+        let labels = match json("labels")? {
+            Some(value) => serde_json::from_value(value).map_err(|_| "labels are not a map")?,
+            None => BTreeMap::new(),
+        };
+        Ok(Self {
+            threads: get("threads").and_then(|v| v.parse().ok()).unwrap_or(1),
+            queues: get("queues").map(parse_queue_list).unwrap_or_default(),
+            script: get("script").unwrap_or_default().to_owned(),
+            args,
+            working_directory: get("workdir").unwrap_or_default().into(),
+            max_tries: get("max_tries").and_then(|v| v.parse().ok()).unwrap_or(1),
+            name: get("name").filter(|v| !v.is_empty()).map(str::to_owned),
+            labels,
+        })
+    }
+}
+
+/// The `queues` field as stored: comma-separated names.
+pub(crate) fn parse_queue_list(list: &str) -> Vec<QueueName> {
+    list.split(',')
+        .filter_map(|q| QueueName::parse(q).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the create writes, a reader gets back, field for field.
+    #[test]
+    fn a_spec_reads_back_as_written() {
+        let spec = JobSpec {
+            threads: 4,
+            queues: vec![
+                QueueName::parse("a").expect("queue"),
+                QueueName::parse("b.c").expect("queue"),
+            ],
+            script: "analyze.php".to_owned(),
+            args: vec!["-x".to_owned(), "two words".to_owned(), String::new()],
+            working_directory: "/work/p".into(),
+            max_tries: 3,
+            name: Some("sample 1".to_owned()),
+            labels: BTreeMap::from([("door".to_owned(), "native".to_owned())]),
+        };
+        let fields = spec.to_fields();
+        assert!(
+            fields
+                .iter()
+                .all(|(field, _)| JobSpec::FIELDS.contains(field)),
+            "a field written is missing from FIELDS, so a claim would not read it"
+        );
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(field, _)| *field == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(JobSpec::from_fields(get), Ok(spec));
+    }
+}
