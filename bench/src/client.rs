@@ -146,13 +146,33 @@ impl Client {
         })
     }
 
+    /// GETs `path` of Hopper's own API (`/api/v1/...`) with the token as a bearer; the body of a 200.
+    pub(crate) async fn get_native(&self, path: &str) -> anyhow::Result<Bytes> {
+        let inner = &self.inner;
+        let base = inner.endpoint.path().trim_end_matches("/qe");
+        let request = Request::get(format!("{base}{path}"))
+            .header(hyper::header::HOST, inner.authority.as_str())
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!("Bearer {}", inner.token),
+            )
+            .body(Full::new(Bytes::new()))?;
+        self.send(request).await
+    }
+
     async fn post(&self, body: Bytes) -> anyhow::Result<Bytes> {
         let inner = &self.inner;
-        let mut connection = self.connection().await?;
         let request = Request::post(inner.endpoint.clone())
             .header(hyper::header::HOST, inner.authority.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(body))?;
+        self.send(request).await
+    }
+
+    async fn send(&self, request: Request<Full<Bytes>>) -> anyhow::Result<Bytes> {
+        let inner = &self.inner;
+        let what = format!("{} {}", request.method(), request.uri());
+        let mut connection = self.connection().await?;
         let exchange = async {
             let response = connection.send_request(request).await?;
             let status = response.status();
@@ -161,8 +181,8 @@ impl Client {
         };
         let (status, text) = tokio::time::timeout(REPLY_TIMEOUT, exchange)
             .await
-            .with_context(|| format!("POST {}: no reply within {REPLY_TIMEOUT:?}", inner.endpoint))?
-            .with_context(|| format!("POST {} to {}", inner.endpoint, inner.address))?;
+            .with_context(|| format!("{what}: no reply within {REPLY_TIMEOUT:?}"))?
+            .with_context(|| format!("{what} to {}", inner.address))?;
         // Only a connection that answered in full goes back; a broken one is dropped.
         inner
             .idle
@@ -171,8 +191,7 @@ impl Client {
             .push(connection);
         if !status.is_success() {
             bail!(
-                "POST {} answered {status}: {}",
-                inner.endpoint,
+                "{what} answered {status}: {}",
                 String::from_utf8_lossy(&text)
             );
         }

@@ -12,6 +12,9 @@
 //! 3. Poll again the same way, every other request asking for a filled job picked at random, so that
 //!    reads land all over the larger keyspace; every reply must still say `finished`.
 //!
+//! Listing a page and counting by state are measured before and after the fill too (`listing.rs`):
+//! the filled jobs join their template's indexes.
+//!
 //! The filled keys are deleted (`UNLINK`) whatever happened after the ids were reserved, and the
 //! scenario then waits until Redis has freed them in the background, so the next scenario starts on a
 //! quiet Redis. Only a killed bench leaves them behind: they are `<ns>:job:<first>` to
@@ -26,8 +29,9 @@ use anyhow::{Context, anyhow, bail};
 
 use crate::jobs::{CHUNK, Jobs};
 use crate::load::Outcome;
+use crate::redis_memory::{memory, wait_freed};
 use crate::report::Report;
-use crate::{Bench, status};
+use crate::{Bench, listing, status};
 
 /// Connections writing (and deleting) the filled jobs at once; more do not help a single-threaded Redis
 /// on two cores.
@@ -37,8 +41,6 @@ const TARGET_P99_RATIO: f64 = 1.2;
 /// What a key costs beyond its `MEMORY USAGE` (its entry in the table of expiring keys, the keyspace's
 /// bucket), used only to refuse a fill that would obviously not fit.
 const KEY_OVERHEAD: u64 = 64;
-/// How long to wait for Redis to free the deleted keys in the background before moving on.
-const FREE_WAIT: Duration = Duration::from_secs(60);
 
 /// A job hash's fields and values, as `HGETALL` gives them (values as bytes: an output tail need not
 /// be UTF-8).
@@ -51,6 +53,10 @@ struct Template {
     /// Its remaining time to live, in ms; `None` if it does not expire.
     ttl_ms: Option<u64>,
     bytes: u64,
+    /// The state indexes it is in, which its copies join (see `listing.rs`).
+    indexes: Arc<[String]>,
+    /// Its creation time (ms), which its copies share.
+    created: Arc<str>,
 }
 
 pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
@@ -62,6 +68,15 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     let before = status::poll(bench, move |n| ids[n % ids.len()].clone()).await?;
     if let Some(error) = before.first_error {
         bail!("polling the real jobs failed before the fill, so there is no baseline: {error}");
+    }
+    let page = real.len().min(listing::PAGE);
+    let (list_before, count_before) = listing::measure(bench, page).await?;
+    if let Some(error) = list_before
+        .first_error
+        .as_ref()
+        .or(count_before.first_error.as_ref())
+    {
+        bail!("listing or counting failed before the fill, so there is no baseline: {error}");
     }
 
     let jobs = &bench.jobs;
@@ -80,10 +95,10 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
 
     // From here on keys may exist: whatever happens, they are deleted below.
     let outcome = fill_and_poll(bench, &template, filled.clone(), &real).await;
-    let deleted = delete(bench, filled.clone()).await;
+    let deleted = delete(bench, &template, filled.clone()).await;
     let freed = wait_freed(jobs).await;
 
-    let ((took, used_after, after), deleted) = match (outcome, deleted) {
+    let ((took, used_after, after, (list_after, count_after)), deleted) = match (outcome, deleted) {
         (Ok(outcome), Ok(deleted)) => (outcome, deleted),
         (Ok(_), Err(error)) => return Err(error),
         (Err(error), Ok(_)) => return Err(error),
@@ -126,8 +141,31 @@ pub(crate) async fn run(bench: &Bench) -> anyhow::Result<Report> {
     .latencies("after_", &after.latencies)
     .figure("p99_ratio", after_p99 / before_p99.max(1e-9), "", None)
     .figure("p99_ratio_target", TARGET_P99_RATIO, "", None)
-    .figure("filled_jobs_deleted", deleted as f64, "", None)
-    .errors(after.errors, after.first_error);
+    .figure("filled_jobs_deleted", deleted as f64, "", None);
+    for (name, before, after) in [
+        ("list", &list_before, &list_after),
+        ("count", &count_before, &count_after),
+    ] {
+        let (p99_before, p99_after) = (
+            before.latencies.quantile_ms(0.99),
+            after.latencies.quantile_ms(0.99),
+        );
+        report = report
+            .figure(&format!("{name}_before_p99_ms"), p99_before, "ms", None)
+            .figure(&format!("{name}_after_p99_ms"), p99_after, "ms", None)
+            .figure(
+                &format!("{name}_p99_ratio"),
+                p99_after / p99_before.max(1e-9),
+                "",
+                None,
+            );
+    }
+    let listing_errors = list_after.errors + count_after.errors;
+    let listing_error = list_after.first_error.or(count_after.first_error);
+    let mut report = report.errors(
+        after.errors + listing_errors,
+        after.first_error.or(listing_error),
+    );
     if deleted != count {
         report.error.get_or_insert(format!(
             "{deleted} of the {count} filled jobs were deleted: the others were gone already, so \
@@ -161,10 +199,19 @@ async fn template(bench: &Bench, id: &str) -> anyhow::Result<Template> {
             "job {id} ended but its hash {key} is gone: is HOPPER_RETENTION shorter than this run?"
         );
     };
+    let indexes = listing::index_keys(bench.jobs.namespace(), &fields)?.into();
+    let created = fields
+        .iter()
+        .find(|(f, _)| f == "created")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .with_context(|| format!("job {id} has no creation time"))?
+        .into();
     Ok(Template {
         fields,
         ttl_ms: u64::try_from(ttl_ms).ok(),
         bytes,
+        indexes,
+        created,
     })
 }
 
@@ -193,13 +240,15 @@ async fn fill_and_poll(
     template: &Template,
     ids: Range<u64>,
     real: &Arc<[String]>,
-) -> anyhow::Result<(Duration, u64, Outcome<()>)> {
+) -> anyhow::Result<(Duration, u64, Outcome<()>, (Outcome<()>, Outcome<()>))> {
     let started = Instant::now();
     let fields: Arc<[(String, Vec<u8>)]> = template.fields.clone().into();
     let (ttl_ms, jobs) = (template.ttl_ms, bench.jobs.clone());
+    let (indexes, created) = (template.indexes.clone(), template.created.clone());
     in_chunks(bench, ids.clone(), move |chunk| {
         let mut pipe = redis::pipe();
         for id in chunk {
+            listing::add(&mut pipe, jobs.namespace(), &indexes, id, &created);
             let key = jobs.key(id);
             pipe.cmd("HSET").arg(&key);
             for (field, value) in fields.iter() {
@@ -221,6 +270,7 @@ async fn fill_and_poll(
     let took = started.elapsed();
     let (used, _) = memory(&bench.jobs).await?;
 
+    let page = real.len().min(listing::PAGE);
     let (real, first, count) = (real.clone(), ids.start, ids.end - ids.start);
     let after = status::poll(bench, move |n| {
         if n % 2 == 0 {
@@ -230,16 +280,24 @@ async fn fill_and_poll(
         }
     })
     .await?;
-    Ok((took, used, after))
+    let listed = listing::measure(bench, page).await?;
+    Ok((took, used, after, listed))
 }
 
 /// Deletes the filled jobs `ids` (UNLINK, so Redis frees them in the background): how many were
 /// deleted. Every chunk is tried even if some fail.
-async fn delete(bench: &Bench, ids: Range<u64>) -> anyhow::Result<u64> {
+async fn delete(bench: &Bench, template: &Template, ids: Range<u64>) -> anyhow::Result<u64> {
     let jobs = bench.jobs.clone();
     let (first, last) = (ids.start, ids.end.saturating_sub(1));
+    listing::remove_range(bench, &template.indexes, &ids).await?;
     let deleted = in_chunks(bench, ids, move |chunk| {
         let mut pipe = redis::pipe();
+        let created = format!("{}:idx:created", jobs.namespace());
+        pipe.cmd("ZREM").arg(&created);
+        for id in chunk.clone() {
+            pipe.arg(id);
+        }
+        pipe.ignore();
         pipe.cmd("UNLINK");
         for id in chunk {
             pipe.arg(jobs.key(id));
@@ -307,49 +365,6 @@ where
     }
 }
 
-/// Waits until Redis has freed what `UNLINK` handed to its background thread
-/// (`lazyfree_pending_objects` in `INFO memory` is 0), so the next scenario is not measured against it.
-async fn wait_freed(jobs: &Jobs) -> anyhow::Result<()> {
-    let deadline = Instant::now() + FREE_WAIT;
-    loop {
-        let info = info_memory(jobs).await?;
-        if field(&info, "lazyfree_pending_objects").unwrap_or(0) == 0 {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "Redis was still freeing the filled jobs after {}: later scenarios may be slowed",
-                humantime::format_duration(FREE_WAIT)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Redis's `used_memory` and `maxmemory` (0: no limit), in bytes.
-async fn memory(jobs: &Jobs) -> anyhow::Result<(u64, u64)> {
-    let info = info_memory(jobs).await?;
-    let used = field(&info, "used_memory")
-        .with_context(|| format!("INFO memory has no used_memory: {info}"))?;
-    Ok((used, field(&info, "maxmemory").unwrap_or(0)))
-}
-
-async fn info_memory(jobs: &Jobs) -> anyhow::Result<String> {
-    let mut conn = jobs.conn().await?;
-    Ok(redis::cmd("INFO")
-        .arg("memory")
-        .query_async(&mut conn)
-        .await?)
-}
-
-/// The integer `name` of an `INFO` reply (`name:value` lines).
-fn field(info: &str, name: &str) -> Option<u64> {
-    info.lines().find_map(|line| {
-        let (key, value) = line.trim().split_once(':')?;
-        (key == name).then(|| value.parse().ok()).flatten()
-    })
-}
-
 /// SplitMix64: spreads request numbers over the filled ids, without a random number crate.
 fn mix(n: u64) -> u64 {
     let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -361,15 +376,6 @@ fn mix(n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `INFO` fields are read by exact name: `used_memory` is not `used_memory_rss`.
-    #[test]
-    fn info_fields_by_exact_name() {
-        let info = "# Memory\r\nused_memory:1000\r\nused_memory_rss:5000\r\nmaxmemory:0\r\n";
-        assert_eq!(field(info, "used_memory"), Some(1000));
-        assert_eq!(field(info, "maxmemory"), Some(0));
-        assert_eq!(field(info, "lazyfree_pending_objects"), None);
-    }
 
     /// Consecutive request numbers land far apart among the filled ids.
     #[test]

@@ -76,6 +76,15 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in the order a job may pass through them.
+    pub const ALL: [Self; 5] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Canceled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",

@@ -36,8 +36,8 @@ pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
-    CancelOutcome, Claimant, Ended, HashEncoding, Holder, Idempotency,
-    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store,
+    CancelOutcome, Claimant, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery, Page,
+    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

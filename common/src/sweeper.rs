@@ -40,6 +40,8 @@ pub struct SweepReport {
     pub ended: usize,
     /// Submits published for re-queued jobs.
     pub published: usize,
+    /// Jobs past their retention removed from the indexes.
+    pub pruned: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +120,15 @@ impl Sweeper {
             self.publish(&requeue).await?;
             report.published += 1;
         }
+        // Index entries of jobs past their retention: a bounded amount per sweep, so a backlog (after
+        // a long outage, or a retention cut short) is worked off over several sweeps.
+        for _ in 0..PRUNE_BATCHES {
+            let pruned = self.store.prune(PRUNE_BATCH).await?;
+            report.pruned += pruned;
+            if pruned < u64::from(PRUNE_BATCH) {
+                break;
+            }
+        }
         Ok(report)
     }
 
@@ -149,6 +160,10 @@ impl Sweeper {
         publish_requeue(&self.store, &self.publisher, requeue).await
     }
 }
+
+/// Jobs pruned from the indexes per script call, and calls per sweep at most.
+const PRUNE_BATCH: u32 = 1000;
+const PRUNE_BATCHES: u32 = 10;
 
 /// Publishes a re-queued job's submit and marks it published; on failure it stays in the requeue set
 /// for the next sweep. Used by workers that give a job back themselves.

@@ -108,13 +108,15 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         running: running.clone(),
         worker_id: config.worker_id.clone(),
         host: host.clone(),
-        about: serde_json::json!({
-            "host": host,
-            "pid": std::process::id(),
-            "queues": hopper_common::QueueName::join(&config.queues.0),
-            "threads": config.threads,
-        })
-        .to_string(),
+        about: serde_json::Map::from_iter([
+            ("host".to_owned(), host.clone().into()),
+            ("pid".to_owned(), std::process::id().into()),
+            (
+                "queues".to_owned(),
+                hopper_common::QueueName::join(&config.queues.0).into(),
+            ),
+            ("threads".to_owned(), config.threads.into()),
+        ]),
         queues: config.queues.0.clone(),
         settings: config.liveness.clone(),
     };

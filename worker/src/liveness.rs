@@ -26,8 +26,9 @@ pub(crate) struct Liveness {
     pub(crate) running: Arc<Running>,
     pub(crate) worker_id: String,
     pub(crate) host: String,
-    /// The heartbeat's value, for operators: host, pid, queues, threads.
-    pub(crate) about: String,
+    /// The heartbeat's value, for operators and `/api/v1/workers`: host, pid, queues, threads. Each
+    /// beat adds when it was sent (`seen`, Unix ms).
+    pub(crate) about: serde_json::Map<String, serde_json::Value>,
     /// Registered with every beat, so API nodes accept jobs for them (known queues).
     pub(crate) queues: Vec<hopper_common::QueueName>,
     pub(crate) settings: LivenessArgs,
@@ -79,10 +80,15 @@ impl Liveness {
     }
 
     pub(crate) async fn beat(&self) -> Result<(), hopper_common::StoreError> {
+        let mut about = self.about.clone();
+        let seen = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        about.insert("seen".to_owned(), seen.into());
         self.store
             .heartbeat(
                 &self.worker_id,
-                &self.about,
+                &serde_json::Value::Object(about).to_string(),
                 &self.queues,
                 self.settings.heartbeat_ttl,
             )

@@ -4,6 +4,7 @@
 //! failed publish, the cancel for a worker that is gone, and "log the cause once, answer 503".
 
 mod admission;
+mod finding;
 mod known_queues;
 pub mod limits;
 pub mod naming;
@@ -19,6 +20,7 @@ use hopper_common::{
 };
 
 pub use admission::{Admission, JobRequest, Refusal};
+pub use finding::QueueSummary;
 pub use known_queues::KnownQueues;
 pub use limits::Invalid;
 pub use unavailable::Unavailable;

@@ -10,18 +10,21 @@
 //! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
 //! - `<ns>:sweeper`: the lock that lets one process at a time sweep for lost workers;
 //! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue;
+//! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
 //! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`).
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
 //! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
 //! sweep lock (`workers.rs`), the known queues (`queues.rs`), re-queued jobs awaiting their submit
-//! (`requeue.rs`), and what is read of the Redis server itself (`server.rs`).
+//! (`requeue.rs`), listing and counting from the indexes (`listing.rs`), and what is read of the Redis
+//! server itself (`server.rs`).
 
 mod attempts;
 mod confirmer;
 mod idempotency;
 mod jobs;
 mod link;
+mod listing;
 mod queues;
 mod requeue;
 mod server;
@@ -35,7 +38,9 @@ use redis::{Client, Script};
 use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
 pub use idempotency::Idempotency;
+pub use listing::{Group, JobQuery, Page};
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
+pub use workers::WorkerRecord;
 
 use confirmer::Confirmer;
 use link::Link;
@@ -59,6 +64,14 @@ struct Scripts {
     cancel: Script,
     withdraw: Script,
     forget_worker: Script,
+    list: Script,
+    prune: Script,
+}
+
+/// A script that changes a job's state, with the index functions it calls (`lua/index.lua`) put in
+/// front of it: every transition keeps the indexes in the same atomic step.
+fn indexed(body: &str) -> Script {
+    Script::new(&format!("{}\n{body}", include_str!("lua/index.lua")))
 }
 
 /// Who claims a job: the worker, its host, and a token unique to this claim attempt.
@@ -129,11 +142,13 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(StoreError::Url)?;
         let scripts = Scripts {
-            create: Script::new(include_str!("lua/create.lua")),
-            confirm: Script::new(include_str!("lua/confirm.lua")),
-            claim: Script::new(include_str!("lua/claim.lua")),
-            end_attempt: Script::new(include_str!("lua/end_attempt.lua")),
-            cancel: Script::new(include_str!("lua/cancel.lua")),
+            create: indexed(include_str!("lua/create.lua")),
+            confirm: indexed(include_str!("lua/confirm.lua")),
+            claim: indexed(include_str!("lua/claim.lua")),
+            end_attempt: indexed(include_str!("lua/end_attempt.lua")),
+            cancel: indexed(include_str!("lua/cancel.lua")),
+            list: Script::new(include_str!("lua/list.lua")),
+            prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),
             forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
         };

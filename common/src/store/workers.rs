@@ -122,3 +122,75 @@ impl Store {
         .await
     }
 }
+
+/// A live worker, as its heartbeat and job set describe it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerRecord {
+    pub id: String,
+    /// What the worker wrote with its last beat: host, pid, queues (comma-separated), threads, seen.
+    pub about: serde_json::Value,
+    /// The jobs it has claimed and not yet ended.
+    pub jobs: Vec<JobId>,
+    /// Thread slots those jobs take.
+    pub busy: u32,
+}
+
+impl Store {
+    /// The workers whose heartbeat is alive, sorted by id. Three pipelined round trips.
+    pub async fn live_workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        let ids: Vec<String> = self
+            .call(|mut conn| async move {
+                Ok(redis::cmd("SMEMBERS")
+                    .arg(self.ns.key("workers"))
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("GET").arg(self.heartbeat_key(id));
+            pipe.cmd("SMEMBERS").arg(self.worker_jobs_key(id));
+        }
+        let replies: Vec<redis::Value> = self
+            .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
+            .await?;
+        let mut workers = Vec::new();
+        for (id, pair) in ids.into_iter().zip(replies.chunks(2)) {
+            let about: Option<String> = redis::from_redis_value(pair[0].clone()).ok().flatten();
+            let Some(about) = about else { continue };
+            let jobs: Vec<String> = redis::from_redis_value(pair[1].clone()).unwrap_or_default();
+            workers.push(WorkerRecord {
+                id,
+                about: serde_json::from_str(&about).unwrap_or(serde_json::Value::Null),
+                jobs: jobs.iter().filter_map(|j| JobId::parse(j).ok()).collect(),
+                busy: 0,
+            });
+        }
+        let held: Vec<(usize, &JobId)> = workers
+            .iter()
+            .enumerate()
+            .flat_map(|(at, w)| w.jobs.iter().map(move |job| (at, job)))
+            .collect();
+        if !held.is_empty() {
+            let mut pipe = redis::pipe();
+            for (_, job) in &held {
+                pipe.cmd("HMGET")
+                    .arg(self.job_key(job))
+                    .arg("threads_granted")
+                    .arg("threads");
+            }
+            let slots: Vec<(Option<u32>, Option<u32>)> = self
+                .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
+                .await?;
+            let owners: Vec<usize> = held.iter().map(|(at, _)| *at).collect();
+            for (at, (granted, asked)) in owners.into_iter().zip(slots) {
+                workers[at].busy += granted.or(asked).unwrap_or(0);
+            }
+        }
+        workers.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(workers)
+    }
+}

@@ -60,6 +60,7 @@ async fn deleted_queued_job_never_starts() {
     let job = env.job(&id).await.expect("job");
     assert_eq!(job.state, hopper_common::JobState::Canceled);
     assert_eq!(api.update(&id).await["status"], "error");
+    env.check_indexes().await;
 }
 
 /// Deleting a running job answers 0 at once, update says canceled, SIGTERM reaches the script and the
@@ -90,6 +91,7 @@ async fn deleted_running_job_loses_its_whole_process_group() {
     let job = recorded_end(&env, &id).await;
     assert_eq!(job.state, hopper_common::JobState::Canceled, "{job:?}");
     assert!(job.ended_ms.is_some());
+    env.check_indexes().await;
 }
 
 /// A script that ignores SIGTERM gets SIGTERM first, then SIGKILL after the grace period.

@@ -208,7 +208,10 @@ async fn refusals_are_problem_details_and_write_nothing() {
         .await
         .expect("GET");
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
-    assert_eq!(nowhere.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        nowhere.headers()["content-type"],
+        "application/problem+json"
+    );
     native.conforms().await;
     reader.conforms().await;
 }

@@ -181,12 +181,12 @@ fn check(document: &Value, exchange: &Exchange) {
         schema.is_object(),
         "{what}: content type {media} not documented"
     );
-    // The schema's references point into the document: validate with the document as the root.
+    // The schema's references point into the document: validate with the document as the root, the
+    // schema's own keywords put into it (the document's keys are no JSON Schema keywords).
     let mut root = document.clone();
-    root["$ref"] = match schema.get("$ref") {
-        Some(reference) => reference.clone(),
-        None => panic!("{what}: inline schema; expected a component"),
-    };
+    for (keyword, value) in schema.as_object().expect("schema object") {
+        root[keyword] = value.clone();
+    }
     let validator = jsonschema::validator_for(&root).expect("the document's schemas compile");
     let errors: Vec<String> = validator
         .iter_errors(&exchange.body)

@@ -82,4 +82,5 @@ async fn a_job_confirmed_after_its_message_arrived_runs() {
     })
     .await;
     std::fs::write(env.work.join(format!("release-{id}")), "").expect("release");
+    env.check_indexes().await;
 }

@@ -85,6 +85,7 @@ async fn lost_worker_job_without_tries_fails_worker_lost() {
         (!keys.iter().any(|k| k.contains("ghost"))).then_some(())
     })
     .await;
+    env.check_indexes().await;
 }
 
 /// A lost worker's job with tries left goes back to its queue and runs again on a live worker; each
@@ -115,6 +116,7 @@ async fn lost_worker_job_with_tries_left_runs_again() {
     assert_eq!(job.history[1].attempt, 2);
     let reply = api.update(id.as_str()).await;
     assert_eq!(reply["status"], "finished", "{reply}");
+    env.check_indexes().await;
 }
 
 /// A worker whose heartbeat is alive is not judged lost, however long its job runs.
@@ -237,6 +239,7 @@ async fn drain_lets_jobs_finish_then_gives_back_the_rest() {
     assert_eq!(api.until_ended(&again).await["status"], "finished");
     assert_eq!(api.until_ended(&waiting).await["status"], "finished");
     assert_eq!(env.job(&again).await.expect("job").attempts, 2);
+    env.check_indexes().await;
 }
 
 /// Messages no worker can act on (not JSON, not a submit, a submit for a job Redis does not know) go

@@ -75,6 +75,7 @@ async fn lasting_refusals_get_an_id_that_answers_error() {
         .await
         .map_or(0, |(messages, _)| messages);
     assert_eq!(published, 0, "a refused job was published");
+    env.check_indexes().await;
 }
 
 /// With no HOPPER_SCRIPT_DIRS on the API node, an unknown script is accepted there and the worker

@@ -3,7 +3,9 @@
 //! from these handlers (`/openapi.json`, browsable at `/docs` with a Swagger UI served from the binary).
 
 mod auth;
+mod fleet;
 mod jobs;
+mod listing;
 mod model;
 mod problem;
 
@@ -25,7 +27,10 @@ pub(crate) use problem::Problem;
         description = "Hopper's own REST API: submit, find, follow and cancel jobs. Errors are RFC 9457 problem details.",
     ),
     modifiers(&BearerAuth),
-    tags((name = "jobs", description = "Jobs: submit, read, cancel"))
+    tags(
+        (name = "jobs", description = "Jobs: submit, find, read, cancel"),
+        (name = "fleet", description = "Queues and the workers that serve them"),
+    )
 )]
 struct ApiDoc;
 
@@ -51,7 +56,10 @@ impl Modify for BearerAuth {
 /// The native API's routes, `/openapi.json` and `/docs`.
 pub(crate) fn router() -> Router<AppState> {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(jobs::submit))
+        .routes(routes!(jobs::submit, listing::list))
+        .routes(routes!(listing::counts))
+        .routes(routes!(fleet::queues))
+        .routes(routes!(fleet::workers))
         .routes(routes!(jobs::get, jobs::cancel))
         .split_for_parts();
     router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))

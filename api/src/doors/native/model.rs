@@ -65,9 +65,9 @@ impl NewJob {
     }
 }
 
-/// A job: what was asked, where it stands, and how its attempts went.
+/// A job as listed: what was asked, where it stands, how it ended; without its output and history.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct JobView {
+pub(crate) struct JobSummary {
     #[schema(example = "17")]
     pub id: String,
     /// `pending`, `blocked`, `queued`, `running`, `suspended`, `succeeded`, `failed` or `canceled`.
@@ -101,6 +101,13 @@ pub(crate) struct JobView {
     pub exit_code: Option<i32>,
     /// A remark from its worker.
     pub note: Option<String>,
+}
+
+/// A job, whole: as listed, and its output and the history of its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct JobView {
+    #[serde(flatten)]
+    pub job: JobSummary,
     /// Head and tail of its output (stdout, then stderr), once it ended; at most 65,000 bytes.
     pub output: String,
     /// Every ended attempt, oldest first.
@@ -131,6 +138,18 @@ pub(crate) struct AttemptView {
 }
 
 impl From<Job> for JobView {
+    fn from(mut job: Job) -> Self {
+        let output = std::mem::take(&mut job.output);
+        let history = std::mem::take(&mut job.history);
+        Self {
+            job: job.into(),
+            output,
+            history: history.into_iter().map(AttemptView::from).collect(),
+        }
+    }
+}
+
+impl From<Job> for JobSummary {
     fn from(job: Job) -> Self {
         let spec = job.spec;
         Self {
@@ -156,8 +175,6 @@ impl From<Job> for JobView {
             failure: job.failure.as_ref().map(FailureView::from),
             exit_code: job.exit_code,
             note: job.note,
-            output: job.output,
-            history: job.history.into_iter().map(AttemptView::from).collect(),
         }
     }
 }

@@ -7,6 +7,10 @@ if not current[1] then
 end
 if current[1] == 'queued' then
   redis.call('HSET', KEYS[1], 'state', 'canceled', 'ended', ARGV[1], 'cancel', '1')
+  -- A provisional job is not indexed yet; its confirm indexes it as it then is.
+  if redis.call('HEXISTS', KEYS[1], 'provisional') == 0 then
+    reindex(KEYS[1], string.match(KEYS[1], ':job:([^:]*)$'), 'queued', 'canceled')
+  end
   local ttl = tonumber(ARGV[2])
   if ttl > 0 then
     redis.call('EXPIRE', KEYS[1], ttl)

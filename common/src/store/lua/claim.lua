@@ -27,6 +27,7 @@ else
     redis.call('HSET', KEYS[1], 'note', ARGV[7])
   end
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  reindex(KEYS[1], ARGV[8], 'queued', 'running')
   -- A job may be claimed before its submitter confirmed it: it is real now, and must not expire.
   redis.call('PERSIST', KEYS[1])
   redis.call('SADD', KEYS[2], ARGV[8])

@@ -21,8 +21,8 @@ for i, key in ipairs(KEYS) do
     if state == 'queued' then
       redis.call('PERSIST', key)
     end
-    if state ~= 'missing' then
-      redis.call('HDEL', key, 'provisional')
+    if state ~= 'missing' and redis.call('HDEL', key, 'provisional') == 1 then
+      reindex(key, string.match(key, ':job:([^:]*)$'), nil, state)
     end
   end
   states[i] = state

@@ -16,6 +16,10 @@ end
 local id = redis.call('INCR', KEYS[1])
 local key = ARGV[1] .. id
 redis.call('HSET', key, 'id', id, unpack(ARGV, 4))
+-- A provisional job is indexed when it is confirmed (confirm.lua): one that expires never was.
+if redis.call('HEXISTS', key, 'provisional') == 0 then
+  reindex(key, tostring(id), nil, redis.call('HGET', key, 'state'))
+end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)

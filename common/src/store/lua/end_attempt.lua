@@ -49,6 +49,7 @@ if final == 'queued' then
   redis.call('HSET', KEYS[1], 'state', 'queued')
   redis.call('HDEL', KEYS[1], 'worker', 'host', 'queue', 'started', 'threads_granted', 'claim', 'note')
   redis.call('SADD', KEYS[3], ARGV[1])
+  reindex(KEYS[1], ARGV[1], 'running', 'queued')
   return {'queued', job[9], job[10]}
 end
 
@@ -60,6 +61,7 @@ if mode == 'finish' then
 elseif final == 'failed' then
   redis.call('HSET', KEYS[1], 'reason', outcome)
 end
+reindex(KEYS[1], ARGV[1], 'running', final)
 local ttl = tonumber(ARGV[7])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)

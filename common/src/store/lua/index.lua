@@ -1,0 +1,58 @@
+-- The job indexes, kept by every script that changes a job's state (this file is put in front of them;
+-- see store/mod.rs). Each index is a sorted set of job ids scored by the id itself, so newest first is
+-- a reverse range and a cursor is an id:
+--   <ns>:idx:<group>:<state>  jobs of a group in a state. Groups: `all`, `queue:<q>` for each queue a
+--                             job may run in, `label:<key>=<value>` for each label, `type:<name>`.
+--   <ns>:idx:created          every indexed job, scored by its creation time (ms), for time filters;
+--   <ns>:idx:ended            ended jobs, scored by their end (ms); the member is the JSON
+--                             [id, groups], so that pruning needs no job hash (it may have expired).
+-- A job's groups come from its hash, which the calling script has not changed in those fields.
+
+local FINAL = {succeeded = true, failed = true, canceled = true}
+
+local function hopper_prefix(job_key)
+  return string.match(job_key, '^(.*:)job:[^:]*$')
+end
+
+local function index_groups(job_key)
+  local f = redis.call('HMGET', job_key, 'queues', 'labels', 'type')
+  local groups = {'all'}
+  for q in string.gmatch(f[1] or '', '[^,]+') do
+    groups[#groups + 1] = 'queue:' .. q
+  end
+  if f[2] and f[2] ~= '' then
+    for k, v in pairs(cjson.decode(f[2])) do
+      groups[#groups + 1] = 'label:' .. k .. '=' .. v
+    end
+  end
+  if f[3] and f[3] ~= '' then
+    groups[#groups + 1] = 'type:' .. f[3]
+  end
+  table.sort(groups)
+  return groups
+end
+
+-- Moves job `id` from state `from` to state `to` in every index (`from` nil: it was not indexed yet).
+local function reindex(job_key, id, from, to)
+  local prefix = hopper_prefix(job_key)
+  local groups = index_groups(job_key)
+  local score = tonumber(id)
+  for _, g in ipairs(groups) do
+    if from then
+      redis.call('ZREM', prefix .. 'idx:' .. g .. ':' .. from, id)
+    end
+    redis.call('ZADD', prefix .. 'idx:' .. g .. ':' .. to, score, id)
+  end
+  if not from then
+    local created = tonumber(redis.call('HGET', job_key, 'created')) or 0
+    redis.call('ZADD', prefix .. 'idx:created', created, id)
+  end
+  local member = cjson.encode({id, groups})
+  if from and FINAL[from] then
+    redis.call('ZREM', prefix .. 'idx:ended', member)
+  end
+  if FINAL[to] then
+    local ended = tonumber(redis.call('HGET', job_key, 'ended')) or 0
+    redis.call('ZADD', prefix .. 'idx:ended', ended, member)
+  end
+end
