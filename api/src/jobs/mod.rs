@@ -4,6 +4,7 @@
 //! failed publish, the cancel for a worker that is gone, and "log the cause once, answer 503".
 
 mod admission;
+pub mod job_types;
 mod known_queues;
 pub mod limits;
 mod unavailable;
