@@ -5,6 +5,7 @@
 
 mod admission;
 mod finding;
+pub mod job_types;
 mod known_queues;
 pub mod limits;
 pub mod naming;
