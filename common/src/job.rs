@@ -132,6 +132,8 @@ pub enum Failure {
     WorkerShutdown,
     /// Its worker stopped proving it was alive (killed, host down, cut off) while it ran.
     WorkerLost,
+    /// It ran past its time limit and was ended, as a cancel ends a job.
+    Timeout,
 }
 
 impl Failure {
@@ -144,6 +146,7 @@ impl Failure {
             Self::Rejected(_) => "rejected",
             Self::WorkerShutdown => "worker_shutdown",
             Self::WorkerLost => "worker_lost",
+            Self::Timeout => "timeout",
         }
     }
 
@@ -156,7 +159,7 @@ impl Failure {
             Self::CouldNotStart(message) | Self::Rejected(message) => {
                 fields.push(("message", message.clone()))
             }
-            Self::WorkerShutdown | Self::WorkerLost => {}
+            Self::WorkerShutdown | Self::WorkerLost | Self::Timeout => {}
         }
         fields
     }
@@ -171,6 +174,7 @@ impl Failure {
             "rejected" => Self::Rejected(message()),
             "worker_shutdown" => Self::WorkerShutdown,
             "worker_lost" => Self::WorkerLost,
+            "timeout" => Self::Timeout,
             _ => return None,
         })
     }

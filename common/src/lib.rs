@@ -37,7 +37,7 @@ pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
     CancelOutcome, Claimant, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery, Page,
-    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store, WorkerRecord,
+    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::QueueName;
 
@@ -25,11 +26,14 @@ pub struct JobSpec {
     pub name: Option<String>,
     /// Free `key=value` labels: the front door that made the job, a client's own id.
     pub labels: BTreeMap<String, String>,
+    /// How long it may run (time suspended not counted); past it, it is ended and fails with reason
+    /// `timeout`, or goes back to its queues while it has tries left.
+    pub timeout: Option<Duration>,
 }
 
 impl JobSpec {
     /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    pub(crate) const FIELDS: [&'static str; 8] = [
+    pub(crate) const FIELDS: [&'static str; 9] = [
         "threads",
         "queues",
         "script",
@@ -38,6 +42,7 @@ impl JobSpec {
         "max_tries",
         "name",
         "labels",
+        "timeout",
     ];
 
     /// The hash fields written when the job is created. Empty optional fields are left out.
@@ -60,6 +65,9 @@ impl JobSpec {
         ];
         if let Some(name) = &self.name {
             fields.push(("name", name.clone()));
+        }
+        if let Some(timeout) = self.timeout {
+            fields.push(("timeout", timeout.as_millis().to_string()));
         }
         if !self.labels.is_empty() {
             fields.push((
@@ -96,6 +104,9 @@ impl JobSpec {
             max_tries: get("max_tries").and_then(|v| v.parse().ok()).unwrap_or(1),
             name: get("name").filter(|v| !v.is_empty()).map(str::to_owned),
             labels,
+            timeout: get("timeout")
+                .and_then(|v| v.parse().ok())
+                .map(Duration::from_millis),
         })
     }
 }
@@ -126,6 +137,7 @@ mod tests {
             max_tries: 3,
             name: Some("sample 1".to_owned()),
             labels: BTreeMap::from([("door".to_owned(), "native".to_owned())]),
+            timeout: Some(Duration::from_secs(90)),
         };
         let fields = spec.to_fields();
         assert!(

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hopper_common::{
-    Claim, Claimant, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName, Store,
-    StoreError, publish_requeue,
+    Claim, Claimant, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName, Requeue,
+    Store, StoreError, publish_requeue,
 };
 use lapin::message::Delivery;
 use tokio::sync::mpsc::UnboundedSender;
@@ -102,8 +102,13 @@ impl Order {
                 // consumer opens while this end is being recorded. The job stays held until then, so a
                 // second copy of it is still refused.
                 let _ = done.send(Event::JobDone { threads });
-                record(&shared, &job, &ending, &stops.give_up).await;
+                let requeued = record(&shared, &job, &ending, &stops.give_up).await;
+                // No longer held before its submit goes out again: a copy coming back to this worker
+                // must be taken, not dropped as a second copy of a held job.
                 shared.running.remove(&job);
+                if let Some(requeue) = requeued {
+                    republish(&shared, &requeue, &stops.give_up).await;
+                }
                 return;
             }
             Some(Claim::NotQueued(state)) => {
@@ -173,7 +178,12 @@ async fn claim(
 ///
 /// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
 /// if it has tries left.
-async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
+async fn record(
+    shared: &Shared,
+    job: &JobId,
+    ending: &Ending,
+    give_up: &CancellationToken,
+) -> Option<Requeue> {
     let mut pause = STORE_RETRY_PAUSE;
     loop {
         let recording = async {
@@ -183,11 +193,7 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
                     .release(job, &shared.worker_id, &Failure::WorkerShutdown, false)
                     .await
             } else {
-                shared
-                    .store
-                    .finish(job, &shared.worker_id, ending)
-                    .await
-                    .map(|state| state.map_or(Ended::NotOwned, Ended::Final))
+                shared.store.finish(job, &shared.worker_id, ending).await
             }
         };
         let result = tokio::select! {
@@ -195,25 +201,21 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
             result = recording => result,
         };
         match result {
-            Ok(Ended::Final(state)) => return tracing::info!(%state, "job ended"),
+            Ok(Ended::Final(state)) => {
+                tracing::info!(%state, "job ended");
+                return None;
+            }
             Ok(Ended::Requeued(requeue)) => {
+                let why = ending.failure.as_ref().map_or("", Failure::reason);
                 tracing::info!(
-                    "job re-queued: the worker shut down under it and it has tries left"
+                    reason = why,
+                    "job re-queued for another try: it has tries left"
                 );
-                let published = tokio::select! {
-                    () = give_up.cancelled() => return,
-                    published = publish_requeue(&shared.store, &shared.publisher, &requeue) => published,
-                };
-                if let Err(error) = published {
-                    // It stays in the requeue set; the next sweep publishes it.
-                    tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
-                }
-                return;
+                return Some(requeue);
             }
             Ok(Ended::NotOwned) => {
-                return tracing::warn!(
-                    "job no longer belongs to this worker; its end is not recorded"
-                );
+                tracing::warn!("job no longer belongs to this worker; its end is not recorded");
+                return None;
             }
             Err(error) => log_retry(&error, "cannot record the job's end yet; asking again"),
         }
@@ -225,11 +227,24 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
     }
 }
 
-fn not_recorded() {
+/// Publishes a re-queued job's submit; if that fails it stays in the requeue set, which the next sweep
+/// publishes.
+async fn republish(shared: &Shared, requeue: &Requeue, give_up: &CancellationToken) {
+    let published = tokio::select! {
+        () = give_up.cancelled() => return,
+        published = publish_requeue(&shared.store, &shared.publisher, requeue) => published,
+    };
+    if let Err(error) = published {
+        tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
+    }
+}
+
+fn not_recorded() -> Option<Requeue> {
     tracing::error!(
         "stopping now: the job's end is not recorded (Redis did not answer in time); a sweeper will \
          re-queue or fail it once this worker's heartbeat has expired"
     );
+    None
 }
 
 /// A failed call that will be asked again. An outage is logged once by the store itself, so here only

@@ -80,11 +80,22 @@ impl Runner {
         };
         self.leftovers.record(job.id, group);
         tracing::info!(pid = ?child.id(), "script started");
-        let mut interrupted = false;
+        let (mut interrupted, mut timed_out) = (false, false);
         // From the moment the job is told to end (or ends by itself), its group has the grace period.
         let deadline = || Instant::now() + self.kill_grace;
+        // Without a time limit, a sleep that never ends in practice.
+        let limit = job
+            .spec
+            .timeout
+            .unwrap_or(Duration::from_secs(100 * 365 * 86_400));
         let (status, deadline) = tokio::select! {
             status = child.wait() => (status, deadline()),
+            () = tokio::time::sleep(limit) => {
+                timed_out = true;
+                tracing::info!(?limit, "job ran past its time limit; ending it");
+                let deadline = deadline();
+                (group.terminate(&mut child, deadline).await, deadline)
+            }
             () = cancel.cancelled() => {
                 let deadline = deadline();
                 (group.terminate(&mut child, deadline).await, deadline)
@@ -100,6 +111,7 @@ impl Runner {
         let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
         let failure = match status {
             _ if interrupted => Some(Failure::WorkerShutdown),
+            _ if timed_out => Some(Failure::Timeout),
             Ok(status) => failure_of(status),
             Err(error) => Some(Failure::CouldNotStart(format!(
                 "cannot wait for the script: {error}"

@@ -27,6 +27,8 @@ pub struct JobRequest {
     pub labels: BTreeMap<String, String>,
     /// Tries the client asks for; `None` takes the queues' policy (`HOPPER_MAX_TRIES`).
     pub max_tries: Option<i64>,
+    /// The time limit, as the client wrote it (`30min`).
+    pub timeout: Option<String>,
 }
 
 /// The admission policy of this node.
@@ -71,12 +73,17 @@ impl Admission {
             working_directory: PathBuf::from(&request.working_directory),
             name: request.name,
             labels,
+            timeout: None,
         };
+        let timeout = request.timeout.as_deref().map(check_timeout).transpose();
+        let mut spec = spec;
+        spec.timeout = timeout.clone().ok().flatten();
         let at = |field: &'static str| move |reason: String| (field, reason);
         let verdict = self
             .check_threads(request.threads)
             .map_err(at("threads"))
             .and_then(|()| check_max_tries(request.max_tries).map_err(at("max_tries")))
+            .and_then(|()| timeout.map(drop).map_err(at("timeout")))
             .and_then(|()| naming::check_name(spec.name.as_deref()).map_err(at("name")))
             .and_then(|()| {
                 naming::check_labels(&spec.labels, client_door.is_some()).map_err(at("labels"))
@@ -175,6 +182,22 @@ fn check_max_tries(asked: Option<i64>) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// A time limit of at least a second and at most a year.
+fn check_timeout(raw: &str) -> Result<std::time::Duration, String> {
+    let limit = hopper_common::parse_duration(raw).map_err(|_| {
+        format!(
+            "timeout '{}' is not a duration such as 30min or 2h",
+            excerpt(raw)
+        )
+    })?;
+    if limit < std::time::Duration::from_secs(1)
+        || limit > std::time::Duration::from_secs(366 * 86_400)
+    {
+        return Err(format!("timeout must be between 1s and 366days, not {raw}"));
+    }
+    Ok(limit)
 }
 
 fn under_roots(path: &Path, roots: &[PathBuf]) -> bool {

@@ -9,6 +9,7 @@ pub mod job_types;
 mod known_queues;
 pub mod limits;
 pub mod naming;
+mod retry;
 mod unavailable;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use admission::{Admission, JobRequest, Refusal};
 pub use finding::QueueSummary;
 pub use known_queues::KnownQueues;
 pub use limits::Invalid;
+pub use retry::Retried;
 pub use unavailable::Unavailable;
 
 /// The core, as each node has it. Cloning is cheap.
@@ -227,6 +229,6 @@ impl Jobs {
 
 /// Names the job a request concerns in the request's span (see `doors::trace`), so every line logged
 /// for it says which job.
-fn record_job(id: &JobId) {
+pub(crate) fn record_job(id: &JobId) {
     tracing::Span::current().record("job", id.as_str());
 }

@@ -62,7 +62,7 @@ impl Store {
         id: &JobId,
         worker: &str,
         ending: &Ending,
-    ) -> Result<Option<JobState>, StoreError> {
+    ) -> Result<Ended, StoreError> {
         let state = if ending.failure.is_some() {
             JobState::Failed
         } else {
@@ -74,13 +74,14 @@ impl Store {
             Some(failure) => fields.extend(failure.fields()),
             None => fields.push(("exit_code", "0".to_owned())),
         }
-        let ended = self
-            .end_attempt(id, worker, "finish", state.as_str(), outcome, &fields)
-            .await?;
-        Ok(match ended {
-            Ended::Final(state) => Some(state),
-            Ended::NotOwned | Ended::Requeued { .. } => None,
-        })
+        // A job ended for its time limit goes back to its queues while it has tries left.
+        let mode = if ending.failure == Some(Failure::Timeout) {
+            "retry-or-fail"
+        } else {
+            "finish"
+        };
+        self.end_attempt(id, worker, mode, state.as_str(), outcome, &fields)
+            .await
     }
 
     /// Ends `worker`'s attempt at a running job without a verdict of the script's own: the job goes

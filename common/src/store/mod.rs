@@ -39,6 +39,7 @@ use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
 pub use idempotency::Idempotency;
 pub use listing::{Group, JobQuery, Page};
+
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
 pub use workers::WorkerRecord;
 
@@ -66,6 +67,7 @@ struct Scripts {
     forget_worker: Script,
     list: Script,
     prune: Script,
+    retry: Script,
 }
 
 /// A script that changes a job's state, with the index functions it calls (`lua/index.lua`) put in
@@ -110,6 +112,18 @@ pub struct Requeue {
     pub queues: Vec<QueueName>,
 }
 
+/// What a retry did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryOutcome {
+    Missing,
+    /// Refused at submit: it never passed its checks, and retrying would not change that.
+    Rejected,
+    /// Not failed or canceled: nothing to retry (or another retry got there first).
+    NotEnded(JobState),
+    /// Queued again; its submit must be published (it waits in the requeue set until it is).
+    Queued(Requeue),
+}
+
 /// What a delete did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CancelOutcome {
@@ -147,6 +161,7 @@ impl Store {
             claim: indexed(include_str!("lua/claim.lua")),
             end_attempt: indexed(include_str!("lua/end_attempt.lua")),
             cancel: indexed(include_str!("lua/cancel.lua")),
+            retry: indexed(include_str!("lua/retry.lua")),
             list: Script::new(include_str!("lua/list.lua")),
             prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),

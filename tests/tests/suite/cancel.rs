@@ -3,7 +3,7 @@
 use crate::helpers::{Api, TestEnv, eventually};
 
 /// Whether a process is gone: no such pid, or a zombie nobody reaped yet (it runs nothing anymore).
-fn gone(pid: i32) -> bool {
+pub fn gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat

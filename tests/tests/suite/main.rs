@@ -13,6 +13,7 @@ mod helpers;
 mod indexes;
 mod jobs;
 mod known_queues;
+mod lifecycle;
 mod listing;
 mod native;
 mod native_client;

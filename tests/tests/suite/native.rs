@@ -142,6 +142,13 @@ async fn refusals_are_problem_details_and_write_nothing() {
         ),
         (
             &native,
+            with("timeout", json!("soon")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("timeout"),
+            "not a duration",
+        ),
+        (
+            &native,
             with("max_tries", json!(101)),
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("max_tries"),

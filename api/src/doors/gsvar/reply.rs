@@ -120,6 +120,7 @@ fn failed(failure: &Failure) -> String {
             "worker lost: the job's worker stopped answering while it ran (killed, host down or cut off)"
                 .to_owned()
         }
+        Failure::Timeout => "job ran past its time limit and was ended".to_owned(),
     }
 }
 
@@ -131,5 +132,7 @@ fn exit_code(failure: &Failure) -> i32 {
         Failure::Signal(signal) => 128 + signal,
         Failure::CouldNotStart(_) => 127,
         Failure::Rejected(_) | Failure::WorkerShutdown | Failure::WorkerLost => 1,
+        // As coreutils' `timeout` exits.
+        Failure::Timeout => 124,
     }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::auth::Caller;
 use super::model::{JobView, NewJob};
 use super::problem::Problem;
-use crate::jobs::{Canceled, NotSubmitted, OnRefusal, Submitted, Unavailable};
+use crate::jobs::{Canceled, NotSubmitted, OnRefusal, Retried, Submitted, Unavailable};
 use crate::{AppState, Role};
 
 /// How long an `Idempotency-Key` answers with the job it made.
@@ -233,6 +233,48 @@ pub(crate) async fn cancel(
     };
     match state.jobs.get(&id).await? {
         Some(job) => Ok((status, Json(JobView::from(job))).into_response()),
+        None => Err(no_job(&raw)),
+    }
+}
+
+/// Retry a job that failed or was canceled: it goes back to `queued` with a fresh set of tries (its
+/// attempt history stays). Once, however many clients ask at the same moment: the others get 409.
+#[utoipa::path(
+    post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Queued again", body = JobView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It has not failed or been canceled, or was refused at submit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<JobView>, Problem> {
+    caller.may(Role::Submit, "retry jobs")?;
+    let id = job_id(&raw)?;
+    match state.jobs.retry(&id).await? {
+        Retried::Missing => return Err(no_job(&raw)),
+        Retried::Rejected => {
+            return Err(Problem::conflict(format!(
+                "job {id} was refused at submit; submit a corrected job instead"
+            )));
+        }
+        Retried::NotEnded(now) => {
+            return Err(Problem::conflict(format!(
+                "job {id} is {now}: only a failed or canceled job can be retried"
+            )));
+        }
+        Retried::Queued | Retried::QueuedUnpublished => {}
+    }
+    match state.jobs.get(&id).await? {
+        Some(job) => Ok(Json(job.into())),
         None => Err(no_job(&raw)),
     }
 }

@@ -58,6 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(jobs::submit, listing::list))
         .routes(routes!(listing::counts))
+        .routes(routes!(jobs::retry))
         .routes(routes!(fleet::queues))
         .routes(routes!(fleet::workers))
         .routes(routes!(jobs::get, jobs::cancel))

@@ -43,6 +43,10 @@ pub(crate) struct NewJob {
     /// Default: the queues' policy (HOPPER_MAX_TRIES).
     #[schema(minimum = 1, maximum = 100)]
     pub max_tries: Option<i64>,
+    /// Longest it may run, e.g. `30min`, `2h`; time suspended does not count. Past it, it is ended
+    /// (as a cancel ends it) and fails with reason `timeout`, or runs again while it has tries left.
+    #[schema(example = "2h")]
+    pub timeout: Option<String>,
 }
 
 fn one() -> i64 {
@@ -61,6 +65,7 @@ impl NewJob {
             name: self.name,
             labels: self.labels,
             max_tries: self.max_tries,
+            timeout: self.timeout,
         }
     }
 }
@@ -81,6 +86,8 @@ pub(crate) struct JobSummary {
     pub threads: u32,
     pub working_directory: String,
     pub max_tries: u32,
+    /// Its time limit, e.g. `2h`.
+    pub timeout: Option<String>,
     /// RFC 3339, UTC.
     #[schema(example = "2026-11-30T18:30:00.000Z")]
     pub created: String,
@@ -117,7 +124,7 @@ pub(crate) struct JobView {
 /// Why a job failed.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FailureView {
-    /// `exit`, `signal`, `could_not_start`, `rejected`, `worker_shutdown` or `worker_lost`.
+    /// `exit`, `signal`, `could_not_start`, `rejected`, `worker_shutdown`, `worker_lost` or `timeout`.
     #[schema(example = "exit")]
     pub reason: &'static str,
     pub exit_code: Option<i32>,
@@ -163,6 +170,9 @@ impl From<Job> for JobSummary {
             threads: spec.threads,
             working_directory: spec.working_directory.display().to_string(),
             max_tries: spec.max_tries,
+            timeout: spec
+                .timeout
+                .map(|t| humantime::format_duration(t).to_string()),
             created: time(job.created_ms),
             started: job.started_ms.map(time),
             ended: job.ended_ms.map(time),
@@ -186,7 +196,7 @@ impl From<&Failure> for FailureView {
             Failure::Exit(code) => exit_code = Some(*code),
             Failure::Signal(number) => signal = Some(*number),
             Failure::CouldNotStart(text) | Failure::Rejected(text) => message = Some(text.clone()),
-            Failure::WorkerShutdown | Failure::WorkerLost => {}
+            Failure::WorkerShutdown | Failure::WorkerLost | Failure::Timeout => {}
         }
         Self {
             reason: failure.reason(),

@@ -4,6 +4,8 @@
 --                    queued if it has tries left, else fails with the reason in ARGV[5].
 --   release-if-dead: as release, but only while the owner's heartbeat key (KEYS[4]) is absent: a sweeper
 --                    deciding that a worker is lost and that worker's next heartbeat cannot interleave.
+--   retry-or-fail:   the script was ended for its time limit: as release, but a final failure records
+--                    the fields given, as finish does.
 -- A job whose cancel was requested ends canceled in every mode: its client was told it was canceled.
 -- Every ended attempt is appended to the job's `history` (a JSON array), and the job leaves its worker's
 -- set of jobs.
@@ -54,7 +56,7 @@ if final == 'queued' then
 end
 
 redis.call('HSET', KEYS[1], 'state', final, 'ended', now)
-if mode == 'finish' then
+if mode == 'finish' or mode == 'retry-or-fail' then
   if #ARGV > 7 then
     redis.call('HSET', KEYS[1], unpack(ARGV, 8))
   end

@@ -1,0 +1,43 @@
+//! Retry: a failed or canceled job goes back to its queues with a fresh set of tries.
+
+use hopper_common::{JobId, JobState, RetryOutcome, publish_requeue};
+
+use super::{Jobs, Unavailable, record_job};
+
+/// How a retry went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Retried {
+    Missing,
+    /// It was refused at submit; retrying would not change that.
+    Rejected,
+    /// It had not failed or been canceled (or another retry was first): nothing changed.
+    NotEnded(JobState),
+    /// Queued again, its submit published.
+    Queued,
+    /// Queued again; its submit could not be published now and waits in the outbox, which every sweep
+    /// publishes.
+    QueuedUnpublished,
+}
+
+impl Jobs {
+    pub async fn retry(&self, id: &JobId) -> Result<Retried, Unavailable> {
+        record_job(id);
+        Ok(match self.store.retry(id).await? {
+            RetryOutcome::Missing => Retried::Missing,
+            RetryOutcome::Rejected => Retried::Rejected,
+            RetryOutcome::NotEnded(state) => Retried::NotEnded(state),
+            RetryOutcome::Queued(requeue) => {
+                match publish_requeue(&self.store, &self.publisher, &requeue).await {
+                    Ok(()) => {
+                        tracing::info!(job = %id, "job retried");
+                        Retried::Queued
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = %id, %error, "job retried; its submit is published by the next sweep");
+                        Retried::QueuedUnpublished
+                    }
+                }
+            }
+        })
+    }
+}

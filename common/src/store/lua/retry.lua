@@ -1,0 +1,26 @@
+-- Puts a job that failed or was canceled back to `queued`, with a fresh set of tries (its history stays),
+-- and into the requeue set, so that its submit is published even if the caller dies before it does it
+-- (every sweep publishes what that set holds). Only the first of any number of retries asked at once
+-- finds the job ended, so a job is retried once per ask that found it ended. A job refused at submit
+-- (reason `rejected`) never passed its checks and is not retried.
+-- KEYS: job, the requeue set. ARGV: job id.
+-- Returns {'missing'}, {'rejected'}, {state} when not retried, or {'retried', threads, queues}.
+local f = redis.call('HMGET', KEYS[1], 'state', 'threads', 'queues', 'reason')
+if not f[1] then
+  return {'missing'}
+end
+if f[1] ~= 'failed' and f[1] ~= 'canceled' then
+  return {f[1]}
+end
+if f[4] == 'rejected' then
+  return {'rejected'}
+end
+redis.call('HDEL', KEYS[1], 'ended', 'reason', 'exit_code', 'signal', 'message', 'output', 'cancel',
+  'note', 'worker', 'host', 'queue', 'started', 'threads_granted', 'claim')
+redis.call('HSET', KEYS[1], 'state', 'queued', 'attempts', 0)
+redis.call('HINCRBY', KEYS[1], 'retries', 1)
+-- Queued jobs are kept until they end again.
+redis.call('PERSIST', KEYS[1])
+reindex(KEYS[1], ARGV[1], f[1], 'queued')
+redis.call('SADD', KEYS[2], ARGV[1])
+return {'retried', f[2], f[3]}
