@@ -41,6 +41,11 @@ pub struct ApiConfig {
     #[arg(long, env = "HOPPER_KNOWN_QUEUES", value_parser = QueueList::parse)]
     pub known_queues: Option<QueueList>,
 
+    /// A TOML file of job types: named, versioned command templates that clients submit by name with
+    /// their inputs (see docs/job-types.md). Read at start; a bad file stops the node, naming the line.
+    #[arg(long, env = "HOPPER_JOB_TYPES")]
+    pub job_types: Option<std::path::PathBuf>,
+
     /// Most threads a job may ask for; a submit asking for more is refused.
     #[arg(long, env = "HOPPER_MAX_THREADS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -4,6 +4,7 @@ use std::time::Duration;
 use hopper_common::{Publisher, Store};
 use tokio_util::sync::CancellationToken;
 
+use crate::jobs::job_types::JobTypes;
 use crate::jobs::{Admission, Jobs, KnownQueues};
 use crate::{ApiConfig, Readiness, Tokens};
 
@@ -35,7 +36,12 @@ impl AppState {
             connection.redis_timeout,
         )
         .map_err(|e| format!("bad setting HOPPER_REDIS_URL (--redis-url): {e}"))?;
+        let job_types = match &config.job_types {
+            Some(path) => JobTypes::load(path)?,
+            None => JobTypes::default(),
+        };
         let jobs = Jobs {
+            job_types: Arc::new(job_types),
             store,
             publisher: Arc::new(Publisher::new(
                 &connection.amqp_url,

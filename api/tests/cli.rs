@@ -120,6 +120,7 @@ fn help_lists_every_setting() {
         "HOPPER_SHUTDOWN_GRACE",
         "HOPPER_MAX_TRIES",
         "HOPPER_KNOWN_QUEUES",
+        "HOPPER_JOB_TYPES",
         "HOPPER_HEARTBEAT_TTL",
         "HOPPER_SWEEP_INTERVAL",
         "HOPPER_REDIS_URL",
@@ -137,4 +138,32 @@ fn help_lists_every_setting() {
             "--help misses {var}"
         );
     }
+}
+
+/// A job types file with a mistake stops the node, naming the file, the line and the problem; so does
+/// a file that cannot be read.
+#[test]
+fn a_bad_job_types_file_stops_the_node_naming_the_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("types.toml");
+    std::fs::write(
+        &file,
+        "[[type]]\nname = \"a\"\nprogram = \"a.sh\"\nqueues = [\"q\"]\nprogramm = \"b.sh\"\n",
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    let mut env = GOOD.to_vec();
+    env.push(("HOPPER_JOB_TYPES", &path));
+    let output = api(&env, &[]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains(&path) && message.contains("line 5") && message.contains("programm"),
+        "{message}"
+    );
+    let missing = dir.path().join("missing.toml").display().to_string();
+    let mut env = GOOD.to_vec();
+    env.push(("HOPPER_JOB_TYPES", &missing));
+    let message = stderr(&api(&env, &[]));
+    assert!(message.contains(&missing), "{message}");
 }

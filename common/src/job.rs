@@ -68,6 +68,11 @@ impl fmt::Display for JobId {
 /// a submit refused for a lasting reason is born `failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobState {
+    /// Waiting on other jobs (`after`) to succeed.
+    Pending,
+    /// One of the jobs it waits on failed or was canceled (or is blocked itself): it will not run
+    /// unless that one is retried and succeeds.
+    Blocked,
     Queued,
     Running,
     Succeeded,
@@ -77,7 +82,9 @@ pub enum JobState {
 
 impl JobState {
     /// Every state, in the order a job may pass through them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Blocked,
         Self::Queued,
         Self::Running,
         Self::Succeeded,
@@ -87,6 +94,8 @@ impl JobState {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
+            Self::Blocked => "blocked",
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Succeeded => "succeeded",
@@ -97,6 +106,8 @@ impl JobState {
 
     pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
+            "pending" => Self::Pending,
+            "blocked" => Self::Blocked,
             "queued" => Self::Queued,
             "running" => Self::Running,
             "succeeded" => Self::Succeeded,
@@ -193,7 +204,7 @@ pub struct Ending {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
     /// This worker now owns the job and must run it.
-    Claimed(JobSpec),
+    Claimed(Box<JobSpec>),
     /// Someone else claimed it, or it was canceled: drop the message.
     NotQueued(JobState),
     /// Redis has no such job (expired, or the message is not ours).

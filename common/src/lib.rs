@@ -19,6 +19,7 @@ mod spec;
 mod store;
 mod sweeper;
 pub mod telemetry;
+pub mod template;
 mod text;
 pub mod topology;
 
@@ -36,8 +37,8 @@ pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
-    CancelOutcome, Claimant, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery, Page,
-    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
+    CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery,
+    Page, RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

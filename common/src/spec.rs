@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::QueueName;
+use crate::{JobId, QueueName};
 
 /// What a client asked for, after its front door and the job core checked it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,11 +29,17 @@ pub struct JobSpec {
     /// How long it may run (time suspended not counted); past it, it is ended and fails with reason
     /// `timeout`, or goes back to its queues while it has tries left.
     pub timeout: Option<Duration>,
+    /// The job type it was made from (name, version), if any. A typed job's `script` and `args` are its
+    /// type's templates with the inputs filled in; the worker fills `${job_id}` and
+    /// `${job_output_dir}` at launch (see `template.rs`).
+    pub job_type: Option<(String, String)>,
+    /// The jobs it waits on: it runs once all of them have succeeded (see `lua/deps.lua`).
+    pub after: Vec<JobId>,
 }
 
 impl JobSpec {
     /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    pub(crate) const FIELDS: [&'static str; 9] = [
+    pub(crate) const FIELDS: [&'static str; 12] = [
         "threads",
         "queues",
         "script",
@@ -43,6 +49,9 @@ impl JobSpec {
         "name",
         "labels",
         "timeout",
+        "type",
+        "type_version",
+        "after",
     ];
 
     /// The hash fields written when the job is created. Empty optional fields are left out.
@@ -65,6 +74,14 @@ impl JobSpec {
         ];
         if let Some(name) = &self.name {
             fields.push(("name", name.clone()));
+        }
+        if let Some((name, version)) = &self.job_type {
+            fields.push(("type", name.clone()));
+            fields.push(("type_version", version.clone()));
+        }
+        if !self.after.is_empty() {
+            let ids: Vec<&str> = self.after.iter().map(JobId::as_str).collect();
+            fields.push(("after", serde_json::to_string(&ids).unwrap_or_default()));
         }
         if let Some(timeout) = self.timeout {
             fields.push(("timeout", timeout.as_millis().to_string()));
@@ -107,6 +124,16 @@ impl JobSpec {
             timeout: get("timeout")
                 .and_then(|v| v.parse().ok())
                 .map(Duration::from_millis),
+            after: match json("after")? {
+                Some(value) => {
+                    serde_json::from_value(value).map_err(|_| "after is not a list of job ids")?
+                }
+                None => Vec::new(),
+            },
+            job_type: get("type").filter(|v| !v.is_empty()).map(|name| {
+                let version = get("type_version").unwrap_or_default();
+                (name.to_owned(), version.to_owned())
+            }),
         })
     }
 }
@@ -138,6 +165,11 @@ mod tests {
             name: Some("sample 1".to_owned()),
             labels: BTreeMap::from([("door".to_owned(), "native".to_owned())]),
             timeout: Some(Duration::from_secs(90)),
+            job_type: Some(("kml-footprint".to_owned(), "1.0.0".to_owned())),
+            after: vec![
+                JobId::parse("7").expect("id"),
+                JobId::parse("9").expect("id"),
+            ],
         };
         let fields = spec.to_fields();
         assert!(

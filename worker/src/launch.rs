@@ -39,8 +39,12 @@ impl Launcher {
 
     /// The command line for `spec`, or why it cannot run (the job's "could not start" reason).
     pub(crate) fn plan(&self, spec: &JobSpec) -> Result<Launch, String> {
-        check_script_name(&spec.script)?;
-        let script = self.find_script(&spec.script)?;
+        let script = if Path::new(&spec.script).is_absolute() {
+            self.script_by_path(&spec.script)?
+        } else {
+            check_script_name(&spec.script)?;
+            self.find_script(&spec.script)?
+        };
         let working_directory = self.check_working_directory(&spec.working_directory)?;
         let args = spec.args.iter().map(OsString::from);
         let (program, args) = match self.interpreters.for_script(&spec.script) {
@@ -80,6 +84,25 @@ impl Launcher {
                     excerpt(name)
                 )
             })
+    }
+
+    /// A program named by absolute path runs only if, links resolved, it lies in a script directory.
+    fn script_by_path(&self, raw: &str) -> Result<PathBuf, String> {
+        let shown = excerpt(raw);
+        let real = Path::new(raw)
+            .canonicalize()
+            .map_err(|e| format!("program '{shown}' is not accessible: {e}"))?;
+        let inside = self.script_dirs.iter().any(|dir| {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            real.starts_with(&dir)
+        });
+        if inside && real.is_file() {
+            Ok(real)
+        } else {
+            Err(format!(
+                "program '{shown}' is not a file in the script directories (HOPPER_SCRIPT_DIRS)"
+            ))
+        }
     }
 
     fn check_working_directory(&self, path: &Path) -> Result<PathBuf, String> {

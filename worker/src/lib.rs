@@ -19,6 +19,7 @@ mod runner;
 mod running;
 mod settle;
 mod slots;
+mod typed;
 
 use std::sync::Arc;
 use std::time::Duration;

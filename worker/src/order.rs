@@ -193,7 +193,16 @@ async fn record(
                     .release(job, &shared.worker_id, &Failure::WorkerShutdown, false)
                     .await
             } else {
-                shared.store.finish(job, &shared.worker_id, ending).await
+                match shared.store.finish(job, &shared.worker_id, ending).await {
+                    Ok((ended, released)) => {
+                        // Dependents this success released: published now, not at the next sweep.
+                        for dependent in &released {
+                            republish(shared, dependent, give_up).await;
+                        }
+                        Ok(ended)
+                    }
+                    Err(error) => Err(error),
+                }
             }
         };
         let result = tokio::select! {

@@ -47,10 +47,14 @@ impl Runner {
         cancel: &CancellationToken,
         shutdown: &CancellationToken,
     ) -> Ending {
-        let launch = match self.launcher.plan(job.spec) {
+        let spec = crate::typed::resolve(job.spec, job.id);
+        let launch = match self.launcher.plan(&spec) {
             Ok(launch) => launch,
             Err(why) => return could_not_start(why),
         };
+        if let Err(why) = crate::typed::make_output_dir(&spec, job.id) {
+            return could_not_start(why);
+        }
         if shutdown.is_cancelled() {
             // Not the job's fault: say so, rather than fail it as if it could never run.
             return Ending {

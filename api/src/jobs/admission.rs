@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use hopper_common::{JobSpec, QueueName, check_script_name, excerpt};
+use hopper_common::{JobId, JobSpec, QueueName, check_script_name, excerpt};
 
 use super::naming;
 use crate::TriesPolicy;
@@ -29,6 +29,24 @@ pub struct JobRequest {
     pub max_tries: Option<i64>,
     /// The time limit, as the client wrote it (`30min`).
     pub timeout: Option<String>,
+    /// Set by the core when the job was made from a job type: (name, version).
+    pub job_type: Option<(String, String)>,
+    /// Ids of the jobs it waits on.
+    pub after: Vec<String>,
+    /// Whether `script` may be an absolute path inside a script directory. GSvar's door says no: megSAP
+    /// names its pipelines by bare name, and its contract refuses anything else.
+    pub program_by_path: bool,
+    /// A job of a type rather than a program: filled by the core ([`super::types`]) before the checks.
+    pub typed: Option<TypedRequest>,
+}
+
+/// "A job of type T with these inputs".
+#[derive(Debug, Default)]
+pub struct TypedRequest {
+    pub name: String,
+    /// `None`: the type's highest version.
+    pub version: Option<String>,
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// The admission policy of this node.
@@ -74,7 +92,18 @@ impl Admission {
             name: request.name,
             labels,
             timeout: None,
+            job_type: request.job_type,
+            after: request
+                .after
+                .iter()
+                .filter_map(|id| JobId::parse(id).ok())
+                .collect(),
         };
+        let after_ok = request.after.iter().try_for_each(|id| {
+            JobId::parse(id)
+                .map(drop)
+                .map_err(|why| format!("after: {why}"))
+        });
         let timeout = request.timeout.as_deref().map(check_timeout).transpose();
         let mut spec = spec;
         spec.timeout = timeout.clone().ok().flatten();
@@ -84,6 +113,7 @@ impl Admission {
             .map_err(at("threads"))
             .and_then(|()| check_max_tries(request.max_tries).map_err(at("max_tries")))
             .and_then(|()| timeout.map(drop).map_err(at("timeout")))
+            .and_then(|()| after_ok.map_err(at("after")))
             .and_then(|()| naming::check_name(spec.name.as_deref()).map_err(at("name")))
             .and_then(|()| {
                 naming::check_labels(&spec.labels, client_door.is_some()).map_err(at("labels"))
@@ -96,7 +126,10 @@ impl Admission {
                     Ok(())
                 }
             })
-            .and_then(|()| self.check_script(&spec.script).map_err(at("script")))
+            .and_then(|()| {
+                self.check_script(&spec.script, request.program_by_path)
+                    .map_err(at("script"))
+            })
             .and_then(|()| check_arguments(&spec.args).map_err(at("args")))
             .and_then(|()| {
                 self.check_working_directory(&request.working_directory)
@@ -122,7 +155,10 @@ impl Admission {
         Ok(())
     }
 
-    fn check_script(&self, script: &str) -> Result<(), String> {
+    fn check_script(&self, script: &str, by_path: bool) -> Result<(), String> {
+        if by_path && Path::new(script).is_absolute() {
+            return self.check_program_path(script);
+        }
         check_script_name(script)?;
         let Some(dirs) = &self.script_dirs else {
             return Ok(());
@@ -133,6 +169,37 @@ impl Admission {
             Err(format!(
                 "script '{}' is not in the script directories",
                 excerpt(script)
+            ))
+        }
+    }
+
+    /// A program named by absolute path must lie in a script directory once links are resolved. A node
+    /// without HOPPER_SCRIPT_DIRS refuses such programs, since it cannot tell (the worker checks again).
+    fn check_program_path(&self, raw: &str) -> Result<(), String> {
+        let shown = excerpt(raw);
+        let Some(dirs) = &self.script_dirs else {
+            return Err(format!(
+                "program '{shown}' is a path, which this node accepts only with HOPPER_SCRIPT_DIRS set"
+            ));
+        };
+        let path = Path::new(raw);
+        if raw.contains('\0') || path.components().any(|c| c == Component::ParentDir) {
+            return Err(format!(
+                "program '{shown}' must be an absolute path without '..'"
+            ));
+        }
+        let real = path
+            .canonicalize()
+            .map_err(|_| format!("program '{shown}' does not exist"))?;
+        let inside = dirs.iter().any(|dir| {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            real.starts_with(&dir)
+        });
+        if inside && real.is_file() {
+            Ok(())
+        } else {
+            Err(format!(
+                "program '{shown}' is not a file in the script directories (HOPPER_SCRIPT_DIRS)"
             ))
         }
     }

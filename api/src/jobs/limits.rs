@@ -9,6 +9,8 @@ pub const MAX_QUEUES: usize = 32;
 pub const MAX_ARGS: usize = 1024;
 /// Most labels one job may carry.
 pub const MAX_LABELS: usize = 32;
+/// Most jobs one job may wait on.
+pub const MAX_AFTER: usize = 100;
 
 /// A request refused for its shape, naming the field at fault. Nothing was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +33,10 @@ impl Invalid {
 pub fn check(request: &JobRequest) -> Result<(), Invalid> {
     bound("queues", request.queues.len(), MAX_QUEUES)?;
     bound("args", request.args.len(), MAX_ARGS)?;
-    bound("labels", request.labels.len(), MAX_LABELS)
+    bound("labels", request.labels.len(), MAX_LABELS)?;
+    bound("after", request.after.len(), MAX_AFTER)?;
+    let inputs = request.typed.as_ref().map_or(0, |t| t.inputs.len());
+    bound("inputs", inputs, super::job_types::MAX_INPUTS)
 }
 
 fn bound(field: &'static str, count: usize, most: usize) -> Result<(), Invalid> {

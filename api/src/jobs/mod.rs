@@ -4,12 +4,14 @@
 //! failed publish, the cancel for a worker that is gone, and "log the cause once, answer 503".
 
 mod admission;
+mod dependents;
 mod finding;
 pub mod job_types;
 mod known_queues;
 pub mod limits;
 pub mod naming;
 mod retry;
+mod types;
 mod unavailable;
 
 use std::sync::Arc;
@@ -21,11 +23,12 @@ use hopper_common::{
     BrokerError, CancelOutcome, Job, JobId, JobState, JobStatus, Publisher, QueueName, Store,
 };
 
-pub use admission::{Admission, JobRequest, Refusal};
+pub use admission::{Admission, JobRequest, Refusal, TypedRequest};
 pub use finding::QueueSummary;
 pub use known_queues::KnownQueues;
 pub use limits::Invalid;
 pub use retry::Retried;
+pub use types::TypeSummary;
 pub use unavailable::Unavailable;
 
 /// The core, as each node has it. Cloning is cheap.
@@ -35,6 +38,8 @@ pub struct Jobs {
     pub publisher: Arc<Publisher>,
     pub admission: Arc<Admission>,
     pub known: KnownQueues,
+    /// The operator's job types (`HOPPER_JOB_TYPES`); empty without the setting.
+    pub job_types: Arc<job_types::JobTypes>,
     /// How long a job stays provisional, waiting for its submit to be published and confirmed.
     pub provisional: Duration,
 }
@@ -99,6 +104,9 @@ impl Jobs {
         on_refusal: OnRefusal,
     ) -> Result<Submitted, NotSubmitted> {
         limits::check(&request).map_err(NotSubmitted::Invalid)?;
+        let mut request = request;
+        self.apply_type(&mut request)
+            .map_err(NotSubmitted::Invalid)?;
         let core = self.clone();
         let submit = async move { core.submit_checked(request, on_refusal).await };
         match tokio::spawn(submit.in_current_span()).await {
@@ -122,7 +130,7 @@ impl Jobs {
                     .await
                     .map_err(Unavailable::store)?;
                 if unknown.is_empty() {
-                    return Ok(self.queue(spec).await?);
+                    return self.queue(spec).await;
                 }
                 Refusal {
                     field: "queues",
@@ -155,7 +163,14 @@ impl Jobs {
     }
 
     /// Records, publishes and confirms a job that passed every check.
-    async fn queue(&self, spec: hopper_common::JobSpec) -> Result<Submitted, Unavailable> {
+    async fn queue(&self, spec: hopper_common::JobSpec) -> Result<Submitted, NotSubmitted> {
+        if !spec.after.is_empty() {
+            return self.queue_dependent(spec).await;
+        }
+        Ok(self.queue_now(spec).await?)
+    }
+
+    async fn queue_now(&self, spec: hopper_common::JobSpec) -> Result<Submitted, Unavailable> {
         // Provisional until its submit is published: a job whose submit this node could not finish is
         // not left looking queued with nothing behind it (see Store::create_provisional).
         let id = self

@@ -14,6 +14,8 @@ pub enum Retried {
     NotEnded(JobState),
     /// Queued again, its submit published.
     Queued,
+    /// A dependent job, waiting again on its parents (pending or blocked).
+    Waiting(JobState),
     /// Queued again; its submit could not be published now and waits in the outbox, which every sweep
     /// publishes.
     QueuedUnpublished,
@@ -26,6 +28,7 @@ impl Jobs {
             RetryOutcome::Missing => Retried::Missing,
             RetryOutcome::Rejected => Retried::Rejected,
             RetryOutcome::NotEnded(state) => Retried::NotEnded(state),
+            RetryOutcome::Waiting(state) => Retried::Waiting(state),
             RetryOutcome::Queued(requeue) => {
                 match publish_requeue(&self.store, &self.publisher, &requeue).await {
                     Ok(()) => {

@@ -45,7 +45,7 @@ impl Store {
                     values.get(at).map(String::as_str)
                 };
                 JobSpec::from_fields(get)
-                    .map(Claim::Claimed)
+                    .map(|spec| Claim::Claimed(Box::new(spec)))
                     .map_err(|why| StoreError::Corrupt(format!("claim of job {id}: {why}")))
             }
             Some(state) => JobState::parse(state)
@@ -62,7 +62,7 @@ impl Store {
         id: &JobId,
         worker: &str,
         ending: &Ending,
-    ) -> Result<Ended, StoreError> {
+    ) -> Result<(Ended, Vec<Requeue>), StoreError> {
         let state = if ending.failure.is_some() {
             JobState::Failed
         } else {
@@ -99,8 +99,10 @@ impl Store {
         } else {
             "release"
         };
+        // Only a success releases dependents, and a release never succeeds.
         self.end_attempt(id, worker, mode, "", why.reason(), &[])
             .await
+            .map(|(ended, _)| ended)
     }
 
     async fn end_attempt(
@@ -111,7 +113,7 @@ impl Store {
         state: &str,
         outcome: &str,
         fields: &[(&str, String)],
-    ) -> Result<Ended, StoreError> {
+    ) -> Result<(Ended, Vec<Requeue>), StoreError> {
         let mut invocation = self.scripts.end_attempt.key(self.job_key(id));
         invocation
             .key(self.worker_jobs_key(worker))
@@ -132,15 +134,30 @@ impl Store {
             .await?;
         let corrupt = || StoreError::Corrupt(format!("ending job {id} returned an unknown answer"));
         let Some(reply) = reply else {
-            return Ok(Ended::NotOwned);
+            return Ok((Ended::NotOwned, Vec::new()));
+        };
+        let requeue = |triple: &[String]| -> Result<Requeue, StoreError> {
+            Ok(Requeue {
+                id: JobId::parse(&triple[0]).map_err(StoreError::Corrupt)?,
+                threads: triple.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
+                queues: crate::spec::parse_queue_list(triple.get(2).map_or("", String::as_str)),
+            })
         };
         match reply.first().map(String::as_str) {
-            Some("queued") => Ok(Ended::Requeued(Requeue {
-                id: id.clone(),
-                threads: reply.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
-                queues: crate::spec::parse_queue_list(reply.get(2).map_or("", String::as_str)),
-            })),
-            Some(state) => JobState::parse(state).map(Ended::Final).ok_or_else(corrupt),
+            Some("queued") => {
+                let mut again = reply.clone();
+                again[0] = id.to_string();
+                Ok((Ended::Requeued(requeue(&again)?), Vec::new()))
+            }
+            Some(state) => {
+                let state = JobState::parse(state).ok_or_else(corrupt)?;
+                // Dependents this end released (a success): id, threads, queues each.
+                let released = reply[1..]
+                    .chunks(3)
+                    .map(requeue)
+                    .collect::<Result<_, _>>()?;
+                Ok((Ended::Final(state), released))
+            }
             None => Err(corrupt()),
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, StoreError};
 
-use super::{CancelOutcome, Requeue, RetryOutcome, Store, now_ms};
+use super::{CancelOutcome, Dependent, Requeue, RetryOutcome, Store, now_ms};
 
 impl Store {
     /// Records a new `queued` job and returns its id.
@@ -172,8 +172,57 @@ impl Store {
                     queues,
                 })
             }
+            Some("waiting") => RetryOutcome::Waiting(
+                reply
+                    .next()
+                    .and_then(|s| JobState::parse(&s))
+                    .ok_or_else(corrupt)?,
+            ),
             Some(state) => RetryOutcome::NotEnded(JobState::parse(state).ok_or_else(corrupt)?),
             None => return Err(corrupt()),
         })
+    }
+}
+
+impl Store {
+    /// Creates a job that waits on `spec.after` (see `lua/create_dependent.lua`): born pending, blocked
+    /// or queued as its parents stand, in one step that also refuses an unknown parent. A queued one is
+    /// in the requeue set, so its submit gets published even if the caller dies first.
+    pub async fn create_dependent(&self, spec: &JobSpec) -> Result<Dependent, StoreError> {
+        let limit = self.link.limit;
+        self.call_by_deadline(|mut conn, deadline| async move {
+            let mut invocation = self.scripts.create_dependent.key(self.ns.key("job-id"));
+            invocation
+                .key(self.ns.key("requeue"))
+                .arg(self.ns.key("job:"))
+                .arg(deadline)
+                .arg(spec.after.len());
+            for parent in &spec.after {
+                invocation.arg(parent.as_str());
+            }
+            invocation.arg("created").arg(now_ms().to_string());
+            for (field, value) in spec.to_fields() {
+                invocation.arg(field).arg(value);
+            }
+            let reply: Option<Vec<String>> = invocation.invoke_async(&mut conn).await?;
+            // None: Redis ran it only after the deadline, when this caller had given up.
+            let reply = reply.ok_or(StoreError::Timeout(limit))?;
+            let corrupt = || {
+                StoreError::Corrupt(
+                    "creating a dependent job returned an unknown answer".to_owned(),
+                )
+            };
+            match (reply.first().map(String::as_str), reply.get(1)) {
+                (Some("unknown"), Some(parent)) => Ok(Dependent::UnknownParent(
+                    JobId::parse(parent).map_err(StoreError::Corrupt)?,
+                )),
+                (Some(id), Some(state)) => Ok(Dependent::Created(
+                    JobId::parse(id).map_err(StoreError::Corrupt)?,
+                    JobState::parse(state).ok_or_else(corrupt)?,
+                )),
+                _ => Err(corrupt()),
+            }
+        })
+        .await
     }
 }

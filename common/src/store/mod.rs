@@ -10,6 +10,7 @@
 //! - `<ns>:requeue`: jobs put back to `queued` whose submit messages are not yet confirmed published;
 //! - `<ns>:sweeper`: the lock that lets one process at a time sweep for lost workers;
 //! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue;
+//! - `<ns>:children:<id>`: the jobs that wait on job `<id>` (see `lua/deps.lua`);
 //! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
 //! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`).
 //!
@@ -68,12 +69,23 @@ struct Scripts {
     list: Script,
     prune: Script,
     retry: Script,
+    create_dependent: Script,
 }
 
 /// A script that changes a job's state, with the index functions it calls (`lua/index.lua`) put in
 /// front of it: every transition keeps the indexes in the same atomic step.
 fn indexed(body: &str) -> Script {
     Script::new(&format!("{}\n{body}", include_str!("lua/index.lua")))
+}
+
+/// A script that may end, cancel or retry a job, with the index functions and those that move its
+/// dependents along (`lua/deps.lua`) in front of it.
+fn with_deps(body: &str) -> Script {
+    Script::new(&format!(
+        "{}\n{}\n{body}",
+        include_str!("lua/index.lua"),
+        include_str!("lua/deps.lua")
+    ))
 }
 
 /// Who claims a job: the worker, its host, and a token unique to this claim attempt.
@@ -122,6 +134,17 @@ pub enum RetryOutcome {
     NotEnded(JobState),
     /// Queued again; its submit must be published (it waits in the requeue set until it is).
     Queued(Requeue),
+    /// A dependent job, back to waiting on its parents as they now stand (pending or blocked).
+    Waiting(JobState),
+}
+
+/// How creating a dependent job went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dependent {
+    /// Created in this state; when queued, its submit must be published (it is in the requeue set).
+    Created(JobId, JobState),
+    /// A parent does not exist (never did, or forgotten after its retention): nothing was created.
+    UnknownParent(JobId),
 }
 
 /// What a delete did.
@@ -159,9 +182,10 @@ impl Store {
             create: indexed(include_str!("lua/create.lua")),
             confirm: indexed(include_str!("lua/confirm.lua")),
             claim: indexed(include_str!("lua/claim.lua")),
-            end_attempt: indexed(include_str!("lua/end_attempt.lua")),
-            cancel: indexed(include_str!("lua/cancel.lua")),
-            retry: indexed(include_str!("lua/retry.lua")),
+            end_attempt: with_deps(include_str!("lua/end_attempt.lua")),
+            cancel: with_deps(include_str!("lua/cancel.lua")),
+            retry: with_deps(include_str!("lua/retry.lua")),
+            create_dependent: indexed(include_str!("lua/create_dependent.lua")),
             list: Script::new(include_str!("lua/list.lua")),
             prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),

@@ -261,6 +261,21 @@ impl TestEnv {
             .collect()
     }
 
+    /// One field of a job's record, as stored.
+    pub async fn field(&self, id: &str, field: &str) -> Option<String> {
+        let client = redis::Client::open(redis_url()).expect("Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        redis::cmd("HGET")
+            .arg(format!("{}:job:{id}", self.ns))
+            .arg(field)
+            .query_async(&mut conn)
+            .await
+            .expect("HGET")
+    }
+
     /// Seconds until the job's record expires; -1 while it is kept indefinitely.
     pub async fn ttl(&self, id: &str) -> i64 {
         let client = redis::Client::open(redis_url()).expect("Redis URL");

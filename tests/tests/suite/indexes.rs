@@ -5,10 +5,19 @@ use std::collections::BTreeMap;
 
 use crate::helpers::{TestEnv, redis_url};
 
-const STATES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
+const STATES: [&str; 7] = [
+    "pending",
+    "blocked",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "canceled",
+];
 
 impl TestEnv {
-    /// Panics, saying where, if an index and a job disagree. Provisional jobs are not indexed.
+    /// Panics, saying where, if an index and a job disagree. Provisional jobs are not indexed. It reads
+    /// one key at a time, so call it only once no job is changing state.
     pub async fn check_indexes(&self) {
         let client = redis::Client::open(redis_url()).expect("Redis URL");
         let mut conn = client

@@ -8,9 +8,11 @@
 mod api_client;
 mod broker;
 mod cancel;
+mod dependencies;
 mod front_door;
 mod helpers;
 mod indexes;
+mod job_types;
 mod jobs;
 mod known_queues;
 mod lifecycle;

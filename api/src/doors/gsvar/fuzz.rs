@@ -126,7 +126,7 @@ impl Door {
     /// The whole decoding path for one body, and the checks on whatever it ends in.
     fn answer(&self, body: &[u8]) -> TestCaseResult {
         match decode(&self.tokens, body) {
-            Ok(Action::Submit(job)) => match self.admission.admit(job) {
+            Ok(Action::Submit(job)) => match self.admission.admit(*job) {
                 Ok(spec) => {
                     prop_assert!((1..=MAX_THREADS).contains(&spec.threads), "{spec:?}");
                     prop_assert!(!spec.queues.is_empty(), "{spec:?}");

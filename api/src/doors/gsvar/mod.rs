@@ -39,7 +39,7 @@ pub(crate) async fn handle(
         }
     })?;
     match action {
-        Action::Submit(job) => submit(&state, job).await,
+        Action::Submit(job) => submit(&state, *job).await,
         Action::Update { id } => update(&state, &id).await,
         Action::Delete { id } => delete(&state, &id).await,
     }

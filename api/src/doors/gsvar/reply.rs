@@ -71,6 +71,16 @@ impl UpdateReply {
         let (status, exit_code, headline) = match (job.state, &job.failure) {
             _ if job.cancel_requested => ("error", 0, format!("job {} was canceled", job.id)),
             (JobState::Queued, _) => ("started", 0, format!("job {} is queued", job.id)),
+            (JobState::Pending, _) => (
+                "started",
+                0,
+                format!("job {} waits for the jobs it depends on", job.id),
+            ),
+            (JobState::Blocked, _) => (
+                "started",
+                0,
+                format!("job {} is blocked: a job it depends on failed", job.id),
+            ),
             (JobState::Running, _) => ("started", 0, running(job)),
             (JobState::Succeeded, _) => ("finished", 0, String::new()),
             (JobState::Canceled, _) => ("error", 0, format!("job {} was canceled", job.id)),

@@ -9,7 +9,7 @@ use crate::{JobRequest, Role};
 /// `qe_job_type`) and any unknown ones are ignored.
 #[derive(Debug)]
 pub(super) enum Action {
-    Submit(JobRequest),
+    Submit(Box<JobRequest>),
     Update { id: String },
     Delete { id: String },
 }
@@ -79,7 +79,7 @@ pub(super) fn verb(body: &Map<String, Value>) -> Result<Verb, GsvarError> {
 /// The fields of `verb`'s request.
 pub(super) fn action(body: &Map<String, Value>, verb: Verb) -> Result<Action, GsvarError> {
     Ok(match verb {
-        Verb::Submit => Action::Submit(JobRequest {
+        Verb::Submit => Action::Submit(Box::new(JobRequest {
             door: "gsvar",
             threads: integer(body, "threads")?,
             queues: strings(body, "queues")?,
@@ -87,7 +87,7 @@ pub(super) fn action(body: &Map<String, Value>, verb: Verb) -> Result<Action, Gs
             args: strings(body, "script_args")?,
             working_directory: string(body, "working_directory")?,
             ..JobRequest::default()
-        }),
+        })),
         Verb::Update => Action::Update {
             id: string(body, "qe_job_id")?,
         },

@@ -107,7 +107,10 @@ pub(crate) async fn submit(
 
 async fn submitted(state: &AppState, new_job: NewJob) -> Result<Response, Problem> {
     let jobs = &state.jobs;
-    let id = match jobs.submit(new_job.into_request(), OnRefusal::Refuse).await {
+    let request = new_job
+        .into_request()
+        .map_err(|(field, why)| Problem::invalid(field, why))?;
+    let id = match jobs.submit(request, OnRefusal::Refuse).await {
         Ok(Submitted::Queued { id, .. } | Submitted::Recorded { id, .. }) => id,
         Err(NotSubmitted::Invalid(invalid)) => return Err(invalid.into()),
         Err(NotSubmitted::Unavailable(unavailable)) => return Err(unavailable.into()),
@@ -271,7 +274,7 @@ pub(crate) async fn retry(
                 "job {id} is {now}: only a failed or canceled job can be retried"
             )));
         }
-        Retried::Queued | Retried::QueuedUnpublished => {}
+        Retried::Queued | Retried::QueuedUnpublished | Retried::Waiting(_) => {}
     }
     match state.jobs.get(&id).await? {
         Some(job) => Ok(Json(job.into())),

@@ -3,6 +3,7 @@
 //! from these handlers (`/openapi.json`, browsable at `/docs` with a Swagger UI served from the binary).
 
 mod auth;
+mod catalog;
 mod fleet;
 mod jobs;
 mod listing;
@@ -59,6 +60,7 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(jobs::submit, listing::list))
         .routes(routes!(listing::counts))
         .routes(routes!(jobs::retry))
+        .routes(routes!(catalog::job_types))
         .routes(routes!(fleet::queues))
         .routes(routes!(fleet::workers))
         .routes(routes!(jobs::get, jobs::cancel))

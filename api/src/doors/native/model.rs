@@ -8,28 +8,38 @@ use hopper_common::{Attempt, Failure, Job};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::jobs::JobRequest;
+use crate::jobs::{JobRequest, TypedRequest};
 
-/// A job to submit: a program and its arguments, where and how to run it.
+/// A job to submit: a program and its arguments, or a job type and its inputs; where and how to run it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewJob {
-    /// The program: a bare file name, looked up in the workers' HOPPER_SCRIPT_DIRS. Its interpreter is
-    /// chosen by extension (HOPPER_INTERPRETERS).
+    /// The program: a bare file name looked up in the workers' HOPPER_SCRIPT_DIRS, or an absolute path
+    /// inside one of them. Its interpreter is chosen by extension (HOPPER_INTERPRETERS). Give either
+    /// `program` or `type`.
     #[schema(example = "analyze.php")]
-    pub program: String,
+    pub program: Option<String>,
+    /// A job type (HOPPER_JOB_TYPES, see `GET /api/v1/job-types`) to run instead of a program.
+    #[serde(rename = "type")]
+    #[schema(example = "kml-footprint")]
+    pub job_type: Option<String>,
+    /// The type's version; default: its highest.
+    pub version: Option<String>,
+    /// The type's inputs, `name: value`; each value goes into its argument whole (at most 64).
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
     /// Its arguments, one argv token each; no shell ever sees them. At most 1024.
     #[serde(default)]
     #[schema(example = json!(["-folder", "/data/Sample_1/"]))]
     pub args: Vec<String>,
     /// The queues it may run in (at most 32, each known: served by a worker, or in HOPPER_KNOWN_QUEUES);
-    /// the first worker of any of them with room runs it.
+    /// the first worker of any of them with room runs it. Required for a program; a type has its own.
+    #[serde(default)]
     #[schema(example = json!(["default"]))]
     pub queues: Vec<String>,
-    /// Thread slots it takes on its worker.
-    #[serde(default = "one")]
-    #[schema(default = 1, minimum = 1)]
-    pub threads: i64,
+    /// Thread slots it takes on its worker. Default: 1, or the type's.
+    #[schema(minimum = 1)]
+    pub threads: Option<i64>,
     /// Absolute directory it runs in, under HOPPER_WORK_ROOTS.
     #[schema(example = "/data/Sample_1")]
     pub working_directory: String,
@@ -47,26 +57,54 @@ pub(crate) struct NewJob {
     /// (as a cancel ends it) and fails with reason `timeout`, or runs again while it has tries left.
     #[schema(example = "2h")]
     pub timeout: Option<String>,
-}
-
-fn one() -> i64 {
-    1
+    /// Ids of jobs it waits on (at most 100, each existing): it is `pending` until all have succeeded,
+    /// then queued; `blocked` while one of them failed or was canceled.
+    #[serde(default)]
+    #[schema(example = json!(["41", "42"]))]
+    pub after: Vec<String>,
 }
 
 impl NewJob {
-    pub(crate) fn into_request(self) -> JobRequest {
-        JobRequest {
+    /// The core's request, or why the body names neither or both of a program and a type.
+    pub(crate) fn into_request(self) -> Result<JobRequest, (&'static str, String)> {
+        if self.job_type.is_none() && (self.version.is_some() || !self.inputs.is_empty()) {
+            return Err(("inputs", "version and inputs go with a type".to_owned()));
+        }
+        let (script, typed) = match (self.program, self.job_type) {
+            (Some(program), None) => (program, None),
+            (None, Some(name)) => {
+                let typed = TypedRequest {
+                    name,
+                    version: self.version,
+                    inputs: self.inputs,
+                };
+                (String::new(), Some(typed))
+            }
+            (Some(_), Some(_)) => {
+                return Err((
+                    "type",
+                    "give either a program or a type, not both".to_owned(),
+                ));
+            }
+            (None, None) => return Err(("program", "give a program or a type".to_owned())),
+        };
+        let threads = self.threads.unwrap_or(if typed.is_some() { 0 } else { 1 });
+        Ok(JobRequest {
             door: "native",
-            threads: self.threads,
+            threads,
             queues: self.queues,
-            script: self.program,
+            script,
             args: self.args,
             working_directory: self.working_directory,
             name: self.name,
             labels: self.labels,
             max_tries: self.max_tries,
             timeout: self.timeout,
-        }
+            job_type: None,
+            after: self.after,
+            program_by_path: true,
+            typed,
+        })
     }
 }
 
@@ -80,6 +118,10 @@ pub(crate) struct JobSummary {
     pub state: &'static str,
     pub name: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// The job type it was made from, and its version.
+    #[serde(rename = "type")]
+    pub job_type: Option<String>,
+    pub version: Option<String>,
     pub program: String,
     pub args: Vec<String>,
     pub queues: Vec<String>,
@@ -88,6 +130,8 @@ pub(crate) struct JobSummary {
     pub max_tries: u32,
     /// Its time limit, e.g. `2h`.
     pub timeout: Option<String>,
+    /// The jobs it waits on.
+    pub after: Vec<String>,
     /// RFC 3339, UTC.
     #[schema(example = "2026-11-30T18:30:00.000Z")]
     pub created: String,
@@ -164,6 +208,8 @@ impl From<Job> for JobSummary {
             state: job.state.as_str(),
             name: spec.name,
             labels: spec.labels,
+            version: spec.job_type.as_ref().map(|(_, v)| v.clone()),
+            job_type: spec.job_type.map(|(name, _)| name),
             program: spec.script,
             args: spec.args,
             queues: spec.queues.iter().map(ToString::to_string).collect(),
@@ -173,6 +219,7 @@ impl From<Job> for JobSummary {
             timeout: spec
                 .timeout
                 .map(|t| humantime::format_duration(t).to_string()),
+            after: spec.after.iter().map(ToString::to_string).collect(),
             created: time(job.created_ms),
             started: job.started_ms.map(time),
             ended: job.ended_ms.map(time),

@@ -10,9 +10,9 @@ use toml::Spanned;
 use hopper_common::{QueueName, check_script_name, excerpt, parse_duration};
 
 use super::parse::{Located, Placed, RawType};
-use super::template::{self, RESERVED, is_input_name};
 use super::{JobType, MAX_INPUTS};
 use crate::jobs::limits::{MAX_ARGS, MAX_QUEUES};
+use hopper_common::template::{self, RESERVED, is_input_name};
 
 const DEFAULT_VERSION: &str = "1.0";
 const MAX_NAME: usize = 64;

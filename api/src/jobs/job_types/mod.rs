@@ -21,7 +21,6 @@
 
 mod check;
 mod parse;
-mod template;
 #[cfg(test)]
 mod tests;
 
@@ -32,7 +31,8 @@ use std::time::Duration;
 
 use hopper_common::QueueName;
 
-pub use template::{FillError, RESERVED, fill_reserved};
+use hopper_common::template;
+pub use hopper_common::template::{FillError, RESERVED, fill_reserved};
 
 /// Most inputs one type may declare: a submit fills them all, so more would be a form, not a command.
 pub const MAX_INPUTS: usize = 64;

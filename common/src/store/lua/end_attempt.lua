@@ -12,7 +12,8 @@
 -- KEYS: job, the worker's job set, the requeue set, the worker's heartbeat.
 -- ARGV: job id, worker, mode, state (finish) or '', outcome, now (ms), retention seconds (0: keep),
 --       field, value pairs to set on a final state...
--- Returns false (not this worker's running job), {final state}, or {'queued', threads, queues}.
+-- Returns false (not this worker's running job), {final state, dependents released...} (each released
+-- dependent as id, threads, queues; see deps.lua), or {'queued', threads, queues}.
 local job = redis.call('HMGET', KEYS[1], 'state', 'worker', 'cancel', 'attempts', 'max_tries', 'host',
   'started', 'history', 'threads', 'queues')
 if job[1] ~= 'running' or job[2] ~= ARGV[2] then
@@ -64,8 +65,11 @@ elseif final == 'failed' then
   redis.call('HSET', KEYS[1], 'reason', outcome)
 end
 reindex(KEYS[1], ARGV[1], 'running', final)
+local prefix = hopper_prefix(KEYS[1])
+local released = follow_dependents(prefix, ARGV[1], 'running', final)
 local ttl = tonumber(ARGV[7])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', prefix .. 'children:' .. ARGV[1], ttl)
 end
-return {final}
+return {final, unpack(released)}

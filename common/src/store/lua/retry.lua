@@ -4,8 +4,9 @@
 -- finds the job ended, so a job is retried once per ask that found it ended. A job refused at submit
 -- (reason `rejected`) never passed its checks and is not retried.
 -- KEYS: job, the requeue set. ARGV: job id.
--- Returns {'missing'}, {'rejected'}, {state} when not retried, or {'retried', threads, queues}.
-local f = redis.call('HMGET', KEYS[1], 'state', 'threads', 'queues', 'reason')
+-- Returns {'missing'}, {'rejected'}, {state} when not retried, {'waiting', pending or blocked} for a
+-- dependent job that waits on its parents again, or {'retried', threads, queues}.
+local f = redis.call('HMGET', KEYS[1], 'state', 'threads', 'queues', 'reason', 'waiting', 'blockers')
 if not f[1] then
   return {'missing'}
 end
@@ -17,10 +18,23 @@ if f[4] == 'rejected' then
 end
 redis.call('HDEL', KEYS[1], 'ended', 'reason', 'exit_code', 'signal', 'message', 'output', 'cancel',
   'note', 'worker', 'host', 'queue', 'started', 'threads_granted', 'claim')
-redis.call('HSET', KEYS[1], 'state', 'queued', 'attempts', 0)
+-- A dependent job goes back to waiting on its parents as they now stand (deps.lua).
+local target = 'queued'
+if (tonumber(f[6]) or 0) > 0 then
+  target = 'blocked'
+elseif (tonumber(f[5]) or 0) > 0 then
+  target = 'pending'
+end
+redis.call('HSET', KEYS[1], 'state', target, 'attempts', 0)
 redis.call('HINCRBY', KEYS[1], 'retries', 1)
--- Queued jobs are kept until they end again.
+-- Jobs that have not ended are kept until they end again, and so is the list of their dependents.
+local prefix = hopper_prefix(KEYS[1])
 redis.call('PERSIST', KEYS[1])
-reindex(KEYS[1], ARGV[1], f[1], 'queued')
+redis.call('PERSIST', prefix .. 'children:' .. ARGV[1])
+reindex(KEYS[1], ARGV[1], f[1], target)
+follow_dependents(prefix, ARGV[1], f[1], target)
+if target ~= 'queued' then
+  return {'waiting', target}
+end
 redis.call('SADD', KEYS[2], ARGV[1])
 return {'retried', f[2], f[3]}

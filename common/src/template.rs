@@ -37,7 +37,7 @@ pub struct FillError {
 }
 
 /// Whether `name` may name an input: 1-64 of `[A-Za-z0-9_]`.
-pub(super) fn is_input_name(name: &str) -> bool {
+pub fn is_input_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -86,7 +86,7 @@ fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
 /// The placeholders `template` uses, in order, or why it is not a template: a `${` that starts no
 /// placeholder is refused rather than taken literally, since it is almost always a typo (`${in put}`,
 /// `${input`), and the operator can write `$${` when they mean it.
-pub(super) fn placeholders(template: &str) -> Result<Vec<&str>, String> {
+pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
     let mut names = Vec::new();
     for token in tokens(template) {
         match token {
@@ -95,7 +95,7 @@ pub(super) fn placeholders(template: &str) -> Result<Vec<&str>, String> {
                 return Err(format!(
                     "'{}' has a '${{' that starts no placeholder: write ${{name}} with a name of 1-{MAX_NAME} \
                      letters, digits and '_', or $${{ for a literal ${{",
-                    hopper_common::excerpt(template)
+                    crate::excerpt(template)
                 ));
             }
             Token::Text(_) | Token::Dollar => {}
@@ -110,7 +110,7 @@ pub(super) fn placeholders(template: &str) -> Result<Vec<&str>, String> {
 ///
 /// The caller has checked that `inputs` holds exactly the type's inputs; a placeholder that names none
 /// of them (possible only in a type built by hand, not read from a file) is refused.
-pub(super) fn fill(
+pub fn fill(
     template: &str,
     inputs: &BTreeMap<String, String>,
     label: &str,
@@ -144,11 +144,11 @@ pub(super) fn fill(
 
 /// The second pass, for the worker at launch: `${job_id}` and `${job_output_dir}` replaced by their
 /// values (inserted as they are), `$$` turned into `$`. Run it exactly once on each string
-/// [`JobType::fill`](super::JobType::fill) returned (the program too, even with no placeholder in it,
+/// the API's `JobType::fill` returned (the program too, even with no placeholder in it,
 /// since it may hold a `$$`): the input values in them come back exactly as submitted, and a value that
 /// held `${job_id}` stays that text.
 ///
-/// It never fails: text it cannot read as a placeholder (which [`JobType::fill`](super::JobType::fill)
+/// It never fails: text it cannot read as a placeholder (which the API's `JobType::fill`
 /// never leaves) is kept as it is.
 pub fn fill_reserved(arg: &str, job_id: &str, job_output_dir: &str) -> String {
     let mut filled = String::with_capacity(arg.len());
