@@ -13,6 +13,11 @@ pub enum Command {
     Submit { job: JobId, threads: u32 },
     /// Terminate the job if this worker runs it (published to the owning worker's control queue).
     Cancel { job: JobId },
+    /// Stop the job's processes (SIGSTOP) if this worker runs it; its time limit stops too. `seq` is
+    /// the job's count of suspends and resumes: an older one than the worker applied is ignored.
+    Suspend { job: JobId, seq: u64 },
+    /// Let a suspended job go on (SIGCONT).
+    Resume { job: JobId, seq: u64 },
 }
 
 impl Command {

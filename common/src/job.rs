@@ -75,6 +75,8 @@ pub enum JobState {
     Blocked,
     Queued,
     Running,
+    /// Running, its processes stopped (SIGSTOP) until it is resumed; its time limit does not run.
+    Suspended,
     Succeeded,
     Failed,
     Canceled,
@@ -82,11 +84,12 @@ pub enum JobState {
 
 impl JobState {
     /// Every state, in the order a job may pass through them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::Blocked,
         Self::Queued,
         Self::Running,
+        Self::Suspended,
         Self::Succeeded,
         Self::Failed,
         Self::Canceled,
@@ -98,6 +101,7 @@ impl JobState {
             Self::Blocked => "blocked",
             Self::Queued => "queued",
             Self::Running => "running",
+            Self::Suspended => "suspended",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Canceled => "canceled",
@@ -110,6 +114,7 @@ impl JobState {
             "blocked" => Self::Blocked,
             "queued" => Self::Queued,
             "running" => Self::Running,
+            "suspended" => Self::Suspended,
             "succeeded" => Self::Succeeded,
             "failed" => Self::Failed,
             "canceled" => Self::Canceled,

@@ -38,7 +38,8 @@ pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
     CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery,
-    Page, RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
+    Page, PauseOutcome, RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store,
+    WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

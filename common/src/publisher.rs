@@ -220,9 +220,16 @@ impl Publisher {
     /// Tells the worker that runs `job` to terminate it. [`BrokerError::Unroutable`] means that worker
     /// is not connected.
     pub async fn cancel(&self, job: &JobId, worker: &str) -> Result<(), BrokerError> {
+        self.control(&Command::Cancel { job: job.clone() }, worker)
+            .await
+    }
+
+    /// Sends `command` (cancel, suspend, resume) to `worker`'s control queue; `Unroutable` if the
+    /// worker is not connected.
+    pub async fn control(&self, command: &Command, worker: &str) -> Result<(), BrokerError> {
         let held = self.link().await?;
         let link = &held.value;
-        let payload = Command::Cancel { job: job.clone() }.encode();
+        let payload = command.encode();
         let published = self
             .bounded(link.publish(
                 &link.control,

@@ -54,6 +54,14 @@ pub(crate) async fn listen(
                     let held = running.cancel(&job);
                     tracing::info!(job = %job, held, "cancel command received");
                 }
+                Ok(Ok(Command::Suspend { job, seq })) => {
+                    let changed = running.set_paused(&job, true, seq);
+                    tracing::info!(job = %job, changed, "suspend command received");
+                }
+                Ok(Ok(Command::Resume { job, seq })) => {
+                    let changed = running.set_paused(&job, false, seq);
+                    tracing::info!(job = %job, changed, "resume command received");
+                }
                 Ok(other) => tracing::warn!(?other, "unexpected message on the control queue"),
                 Err(error) => {
                     let _ = events.send(Event::ControlEnded {

@@ -112,7 +112,13 @@ impl Liveness {
                         tracing::info!(job = %job, "cancel found in Redis; terminating the job");
                     }
                 }
-                Some(JobState::Running) if ours => {}
+                // A suspend or resume recorded in Redis is obeyed, even if its command was lost.
+                Some(state @ (JobState::Running | JobState::Suspended)) if ours => {
+                    let suspended = state == JobState::Suspended;
+                    if self.running.set_paused(&job, suspended, record.pauses) {
+                        tracing::info!(job = %job, suspended, "suspended or resumed, as Redis says");
+                    }
+                }
                 Some(JobState::Queued) => {
                     let token = uuid::Uuid::new_v4().to_string();
                     let claimant = Claimant {

@@ -94,7 +94,14 @@ impl Order {
                     queue: &queue,
                     threads,
                 };
-                let ending = shared.runner.run(assignment, &cancel, &stops.stop).await;
+                let paused = shared
+                    .running
+                    .pause_watch(&job)
+                    .unwrap_or_else(|| tokio::sync::watch::Sender::new(false).subscribe());
+                let ending = shared
+                    .runner
+                    .run(assignment, &cancel, paused, &stops.stop)
+                    .await;
                 // From here the end is this task's to record; the heartbeat's checks leave the job
                 // alone.
                 shared.running.mark_ending(&job);

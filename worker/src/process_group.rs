@@ -39,6 +39,15 @@ impl ProcessGroup {
         stat.rsplit_once(") ")?.1.split(' ').nth(19)?.parse().ok()
     }
 
+    /// Stops (suspends) every process of the group, or lets them go on.
+    pub(crate) fn pause(self, paused: bool) {
+        self.signal(if paused {
+            Signal::SIGSTOP
+        } else {
+            Signal::SIGCONT
+        });
+    }
+
     fn signal(self, signal: Signal) {
         match killpg(self.0, signal) {
             Ok(()) | Err(Errno::ESRCH) => {}
@@ -78,6 +87,8 @@ impl ProcessGroup {
         deadline: Instant,
     ) -> std::io::Result<ExitStatus> {
         self.signal(Signal::SIGTERM);
+        // A suspended group gets SIGTERM only once it runs again: let it, so it can clean up.
+        self.signal(Signal::SIGCONT);
         match tokio::time::timeout_at(deadline, child.wait()).await {
             Ok(status) => status,
             Err(_elapsed) => {

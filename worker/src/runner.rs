@@ -45,6 +45,7 @@ impl Runner {
         &self,
         job: Assignment<'_>,
         cancel: &CancellationToken,
+        paused: tokio::sync::watch::Receiver<bool>,
         shutdown: &CancellationToken,
     ) -> Ending {
         let spec = crate::typed::resolve(job.spec, job.id);
@@ -84,32 +85,17 @@ impl Runner {
         };
         self.leftovers.record(job.id, group);
         tracing::info!(pid = ?child.id(), "script started");
-        let (mut interrupted, mut timed_out) = (false, false);
-        // From the moment the job is told to end (or ends by itself), its group has the grace period.
-        let deadline = || Instant::now() + self.kill_grace;
-        // Without a time limit, a sleep that never ends in practice.
-        let limit = job
-            .spec
-            .timeout
-            .unwrap_or(Duration::from_secs(100 * 365 * 86_400));
-        let (status, deadline) = tokio::select! {
-            status = child.wait() => (status, deadline()),
-            () = tokio::time::sleep(limit) => {
-                timed_out = true;
-                tracing::info!(?limit, "job ran past its time limit; ending it");
-                let deadline = deadline();
-                (group.terminate(&mut child, deadline).await, deadline)
-            }
-            () = cancel.cancelled() => {
-                let deadline = deadline();
-                (group.terminate(&mut child, deadline).await, deadline)
-            }
-            () = shutdown.cancelled() => {
-                interrupted = true;
-                let deadline = deadline();
-                (group.terminate(&mut child, deadline).await, deadline)
-            }
-        };
+        let (status, deadline, why) = self
+            .supervise(
+                &mut child,
+                group,
+                job.spec.timeout,
+                cancel,
+                paused,
+                shutdown,
+            )
+            .await;
+        let (interrupted, timed_out) = (why == Stopped::Shutdown, why == Stopped::TimeLimit);
         group.end_the_rest(deadline).await;
         self.leftovers.forget(job.id, group);
         let output = output::collect(&stdout, &stderr, RESULT_LIMIT - HEADER_ROOM).await;
@@ -123,6 +109,52 @@ impl Runner {
         };
         tracing::info!(?failure, "script ended");
         Ending { failure, output }
+    }
+
+    /// Waits for the script to end, or ends it: for a cancel, the worker's shutdown, or its time
+    /// limit, which counts only the time it is not suspended. Suspends and resumes its group as told.
+    async fn supervise(
+        &self,
+        child: &mut tokio::process::Child,
+        group: ProcessGroup,
+        limit: Option<Duration>,
+        cancel: &CancellationToken,
+        mut paused: tokio::sync::watch::Receiver<bool>,
+        shutdown: &CancellationToken,
+    ) -> (std::io::Result<ExitStatus>, Instant, Stopped) {
+        // From the moment the job is told to end (or ends by itself), its group has the grace period.
+        let deadline = || Instant::now() + self.kill_grace;
+        // Without a time limit, a time that never comes in practice.
+        let mut left = limit.unwrap_or(Duration::from_secs(100 * 365 * 86_400));
+        let (mut suspended, mut watching) = (false, true);
+        loop {
+            let slice = Instant::now();
+            let why = tokio::select! {
+                status = child.wait() => return (status, deadline(), Stopped::Itself),
+                () = tokio::time::sleep(left), if !suspended => {
+                    tracing::info!(?limit, "job ran past its time limit; ending it");
+                    Stopped::TimeLimit
+                }
+                changed = paused.changed(), if watching => {
+                    if !suspended {
+                        left = left.saturating_sub(slice.elapsed());
+                    }
+                    // Closed: nobody can suspend or resume it any more; it stays as it is.
+                    watching = changed.is_ok();
+                    let now = *paused.borrow_and_update();
+                    if now != suspended {
+                        suspended = now;
+                        group.pause(suspended);
+                        tracing::info!(suspended, "job suspended or resumed");
+                    }
+                    continue;
+                }
+                () = cancel.cancelled() => Stopped::Cancel,
+                () = shutdown.cancelled() => Stopped::Shutdown,
+            };
+            let deadline = deadline();
+            return (group.terminate(child, deadline).await, deadline, why);
+        }
     }
 
     fn command(
@@ -161,6 +193,15 @@ impl Runner {
             .env("HOPPER_WORKER_ID", &self.worker_id);
         Ok(command)
     }
+}
+
+/// Why a script stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    Itself,
+    Cancel,
+    Shutdown,
+    TimeLimit,
 }
 
 fn could_not_start(why: String) -> Ending {

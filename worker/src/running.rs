@@ -15,6 +15,10 @@ pub(crate) struct Running(Mutex<HashMap<JobId, Held>>);
 #[derive(Debug)]
 struct Held {
     cancel: CancellationToken,
+    /// Whether its process group should be stopped (suspended); the job's task follows it.
+    paused: tokio::sync::watch::Sender<bool>,
+    /// The job's count of suspends and resumes behind `paused` (see `Command::Suspend`).
+    pauses: u64,
     /// Set once the claim succeeded: where the job runs, and with how many slots.
     claimed: Option<Claimed>,
     /// Set once the script has ended: the job task is recording the end, and nothing else may act on
@@ -45,6 +49,8 @@ impl Running {
             Entry::Vacant(entry) => {
                 let held = entry.insert(Held {
                     cancel: CancellationToken::new(),
+                    paused: tokio::sync::watch::Sender::new(false),
+                    pauses: 0,
                     claimed: None,
                     ending: false,
                 });
@@ -91,6 +97,26 @@ impl Running {
 
     pub(crate) fn holds(&self, job: &JobId) -> bool {
         self.map().contains_key(job)
+    }
+
+    /// Follows whether `job` should be suspended; `None` if this worker does not hold it.
+    pub(crate) fn pause_watch(&self, job: &JobId) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.map().get(job).map(|held| held.paused.subscribe())
+    }
+
+    /// Suspends (`true`) or resumes `job` if this worker holds it and `seq` (the job's count of
+    /// suspends and resumes) is newer than the last applied: a late command, or a record read before
+    /// the latest change, changes nothing. Says whether it changed anything.
+    pub(crate) fn set_paused(&self, job: &JobId, paused: bool, seq: u64) -> bool {
+        let mut map = self.map();
+        let Some(held) = map.get_mut(job) else {
+            return false;
+        };
+        if seq <= held.pauses {
+            return false;
+        }
+        held.pauses = seq;
+        held.paused.send_replace(paused) != paused
     }
 
     /// Cancels `job` if this worker holds it; says whether it did.

@@ -174,17 +174,20 @@ impl Store {
                 .arg(self.job_key(id))
                 .arg("state")
                 .arg("worker")
-                .arg("cancel");
+                .arg("cancel")
+                .arg("pauses");
         }
-        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = self
+        type Row = (Option<String>, Option<String>, Option<String>, Option<u64>);
+        let rows: Vec<Row> = self
             .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(state, worker, cancel)| Holder {
+            .map(|(state, worker, cancel, pauses)| Holder {
                 state: state.as_deref().and_then(JobState::parse),
                 worker,
                 cancel_requested: cancel.as_deref() == Some("1"),
+                pauses: pauses.unwrap_or(0),
             })
             .collect())
     }

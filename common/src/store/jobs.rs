@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, StoreError};
 
-use super::{CancelOutcome, Dependent, Requeue, RetryOutcome, Store, now_ms};
+use super::{CancelOutcome, Dependent, PauseOutcome, Requeue, RetryOutcome, Store, now_ms};
 
 impl Store {
     /// Records a new `queued` job and returns its id.
@@ -224,5 +224,35 @@ impl Store {
             }
         })
         .await
+    }
+}
+
+impl Store {
+    /// Suspends a running job (`suspend`) or resumes a suspended one, in Redis (see `lua/pause.lua`).
+    pub async fn pause(&self, id: &JobId, suspend: bool) -> Result<PauseOutcome, StoreError> {
+        let mut invocation = self.scripts.pause.key(self.job_key(id));
+        invocation
+            .arg(id.as_str())
+            .arg(if suspend { "suspend" } else { "resume" })
+            .arg(now_ms());
+        let reply: Vec<String> = self
+            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await?;
+        let corrupt = || {
+            StoreError::Corrupt(format!(
+                "suspending or resuming job {id} returned an unknown answer"
+            ))
+        };
+        match reply.as_slice() {
+            [missing] if missing == "missing" => Ok(PauseOutcome::Missing),
+            [state] => Ok(PauseOutcome::Not(
+                JobState::parse(state).ok_or_else(corrupt)?,
+            )),
+            [_, worker, seq] => Ok(PauseOutcome::Done {
+                worker: worker.clone(),
+                seq: seq.parse().map_err(|_| corrupt())?,
+            }),
+            _ => Err(corrupt()),
+        }
     }
 }

@@ -70,6 +70,7 @@ struct Scripts {
     prune: Script,
     retry: Script,
     create_dependent: Script,
+    pause: Script,
 }
 
 /// A script that changes a job's state, with the index functions it calls (`lua/index.lua`) put in
@@ -114,6 +115,9 @@ pub struct Holder {
     pub state: Option<JobState>,
     pub worker: Option<String>,
     pub cancel_requested: bool,
+    /// How many times it was suspended or resumed: a worker applies a suspend or resume (from a
+    /// command, or read here) only if it is newer than the last it applied.
+    pub pauses: u64,
 }
 
 /// A job back in `queued` that needs its submit message published (again).
@@ -136,6 +140,20 @@ pub enum RetryOutcome {
     Queued(Requeue),
     /// A dependent job, back to waiting on its parents as they now stand (pending or blocked).
     Waiting(JobState),
+}
+
+/// How a suspend or resume went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PauseOutcome {
+    Missing,
+    /// Not in the state it had to leave (not running for a suspend, not suspended for a resume, or
+    /// its cancel is under way): nothing changed.
+    Not(JobState),
+    /// Done in Redis; `worker` must now be told, with this count of suspends and resumes.
+    Done {
+        worker: String,
+        seq: u64,
+    },
 }
 
 /// How creating a dependent job went.
@@ -186,6 +204,7 @@ impl Store {
             cancel: with_deps(include_str!("lua/cancel.lua")),
             retry: with_deps(include_str!("lua/retry.lua")),
             create_dependent: indexed(include_str!("lua/create_dependent.lua")),
+            pause: indexed(include_str!("lua/pause.lua")),
             list: Script::new(include_str!("lua/list.lua")),
             prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use crate::helpers::{TestEnv, redis_url};
 
-const STATES: [&str; 7] = [
+const STATES: [&str; 8] = [
     "pending",
     "blocked",
     "queued",
     "running",
+    "suspended",
     "succeeded",
     "failed",
     "canceled",

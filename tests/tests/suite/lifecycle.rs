@@ -161,3 +161,88 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
         .map(|o| o.expect("every future finished"))
         .collect()
 }
+
+/// Whether process `pid` is stopped (state `T` in /proc).
+fn stopped(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| rest.starts_with('T'))
+        })
+        .unwrap_or(false)
+}
+
+/// A suspended job's processes are stopped and its time limit waits: it outlives the limit while
+/// suspended, goes on when resumed, and succeeds. A suspended job can be canceled; only a running job
+/// can be suspended, and only a suspended one resumed.
+#[tokio::test]
+async fn a_suspended_job_stops_and_its_time_limit_waits() {
+    let env = TestEnv::new();
+    let api = env.api().await;
+    let _worker = env.worker("w1", &["default"], 2).await;
+    let native = Native::new(&api, TOKEN);
+    let post = |path: String| {
+        let native = &native;
+        async move { native.call(Method::POST, &path, None, &[]).await }
+    };
+    let mut body = native.job("hold.php", &["-child"], &["default"]);
+    body["timeout"] = json!("2s");
+    let id = id_of(&native.submit(&body).await);
+    let pids = env.started_pids(&id).await;
+    let suspended = post(format!("/api/v1/jobs/{id}/suspend")).await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(suspended.body["state"], "suspended");
+    for &pid in &pids {
+        crate::helpers::eventually(&format!("process {pid} to stop"), || async {
+            stopped(pid).then_some(())
+        })
+        .await;
+    }
+    // Time passing is what is tested here: past the limit, and the job must still be suspended.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(native.get(&id).await.body["state"], "suspended");
+    assert_eq!(
+        post(format!("/api/v1/jobs/{id}/suspend")).await.status,
+        StatusCode::CONFLICT
+    );
+    let resumed = post(format!("/api/v1/jobs/{id}/resume")).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(resumed.body["state"], "running");
+    for &pid in &pids {
+        crate::helpers::eventually(&format!("process {pid} to go on"), || async {
+            (!stopped(pid)).then_some(())
+        })
+        .await;
+    }
+    env.release(&id);
+    native.until_state(&id, &["succeeded"]).await;
+    assert_eq!(
+        post(format!("/api/v1/jobs/{id}/resume")).await.status,
+        StatusCode::CONFLICT
+    );
+
+    let other = id_of(
+        &native
+            .submit(&native.job("hold.php", &["-child"], &["default"]))
+            .await,
+    );
+    let pids = env.started_pids(&other).await;
+    assert_eq!(
+        post(format!("/api/v1/jobs/{other}/suspend")).await.status,
+        StatusCode::OK
+    );
+    let canceled = native
+        .call(Method::DELETE, &format!("/api/v1/jobs/{other}"), None, &[])
+        .await;
+    assert_eq!(canceled.status, StatusCode::ACCEPTED, "{}", canceled.body);
+    native.until_state(&other, &["canceled"]).await;
+    for pid in pids {
+        crate::helpers::eventually(&format!("process {pid} to be gone"), || async {
+            crate::cancel::gone(pid).then_some(())
+        })
+        .await;
+    }
+    env.check_indexes().await;
+    native.conforms().await;
+}

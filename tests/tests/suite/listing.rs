@@ -92,7 +92,7 @@ async fn pages_filters_and_counts_find_exactly_the_jobs_asked_for() {
         .await;
     assert_eq!(
         counts.body["counts"],
-        json!({"pending": 0, "blocked": 0, "queued": 4, "running": 0, "succeeded": 0, "failed": 0, "canceled": 1})
+        json!({"pending": 0, "blocked": 0, "queued": 4, "running": 0, "suspended": 0, "succeeded": 0, "failed": 0, "canceled": 1})
     );
     let bad = native
         .call(Method::GET, "/api/v1/jobs?state=lost&limit=5000", None, &[])

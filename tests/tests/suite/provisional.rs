@@ -84,7 +84,10 @@ async fn a_job_confirmed_after_its_message_arrived_runs() {
     std::fs::write(env.work.join(format!("release-{id}")), "").expect("release");
     // The indexes are compared with the jobs one read at a time: only once nothing moves.
     eventually("the job to end", || async {
-        env.job(id.as_str()).await.filter(|j| j.state.is_final()).map(drop)
+        env.job(id.as_str())
+            .await
+            .filter(|j| j.state.is_final())
+            .map(drop)
     })
     .await;
     env.check_indexes().await;

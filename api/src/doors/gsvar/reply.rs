@@ -82,6 +82,7 @@ impl UpdateReply {
                 format!("job {} is blocked: a job it depends on failed", job.id),
             ),
             (JobState::Running, _) => ("started", 0, running(job)),
+            (JobState::Suspended, _) => ("started", 0, format!("job {} is suspended", job.id)),
             (JobState::Succeeded, _) => ("finished", 0, String::new()),
             (JobState::Canceled, _) => ("error", 0, format!("job {} was canceled", job.id)),
             (JobState::Failed, Some(failure)) => ("error", exit_code(failure), failed(failure)),

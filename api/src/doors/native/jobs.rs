@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::auth::Caller;
 use super::model::{JobView, NewJob};
 use super::problem::Problem;
-use crate::jobs::{Canceled, NotSubmitted, OnRefusal, Retried, Submitted, Unavailable};
+use crate::jobs::{Canceled, NotSubmitted, OnRefusal, Paused, Retried, Submitted, Unavailable};
 use crate::{AppState, Role};
 
 /// How long an `Idempotency-Key` answers with the job it made.
@@ -275,6 +275,76 @@ pub(crate) async fn retry(
             )));
         }
         Retried::Queued | Retried::QueuedUnpublished | Retried::Waiting(_) => {}
+    }
+    match state.jobs.get(&id).await? {
+        Some(job) => Ok(Json(job.into())),
+        None => Err(no_job(&raw)),
+    }
+}
+
+/// Suspend a running job: its worker stops its processes (SIGSTOP); its time limit does not run while
+/// it is suspended. It keeps its thread slots.
+#[utoipa::path(
+    post, path = "/api/v1/jobs/{id}/suspend", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Suspended", body = JobView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It is not running", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn suspend(
+    state: State<AppState>,
+    caller: Caller,
+    raw: Path<String>,
+) -> Result<Json<JobView>, Problem> {
+    pause(state, caller, raw, true).await
+}
+
+/// Resume a suspended job: its worker lets its processes go on (SIGCONT).
+#[utoipa::path(
+    post, path = "/api/v1/jobs/{id}/resume", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Running again", body = JobView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It is not suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn resume(
+    state: State<AppState>,
+    caller: Caller,
+    raw: Path<String>,
+) -> Result<Json<JobView>, Problem> {
+    pause(state, caller, raw, false).await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    suspend: bool,
+) -> Result<Json<JobView>, Problem> {
+    let verb = if suspend { "suspend" } else { "resume" };
+    caller.may(Role::Submit, &format!("{verb} jobs"))?;
+    let id = job_id(&raw)?;
+    match state.jobs.pause(&id, suspend).await? {
+        Paused::Missing => return Err(no_job(&raw)),
+        Paused::Not(now) => {
+            let needs = if suspend { "running" } else { "suspended" };
+            return Err(Problem::conflict(format!(
+                "job {id} is {now}: only a {needs} job can be {verb}d (and not while it is being canceled)"
+            )));
+        }
+        Paused::Done | Paused::Recorded => {}
     }
     match state.jobs.get(&id).await? {
         Some(job) => Ok(Json(job.into())),

@@ -60,6 +60,8 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(jobs::submit, listing::list))
         .routes(routes!(listing::counts))
         .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::suspend))
+        .routes(routes!(jobs::resume))
         .routes(routes!(catalog::job_types))
         .routes(routes!(fleet::queues))
         .routes(routes!(fleet::workers))

@@ -26,7 +26,7 @@ if waiting[current[1]] then
   end
   return {'dequeued'}
 end
-if current[1] == 'running' then
+if current[1] == 'running' or current[1] == 'suspended' then
   redis.call('HSET', KEYS[1], 'cancel', '1')
   return {'running', current[2]}
 end

@@ -16,7 +16,9 @@
 -- dependent as id, threads, queues; see deps.lua), or {'queued', threads, queues}.
 local job = redis.call('HMGET', KEYS[1], 'state', 'worker', 'cancel', 'attempts', 'max_tries', 'host',
   'started', 'history', 'threads', 'queues')
-if job[1] ~= 'running' or job[2] ~= ARGV[2] then
+-- A suspended job is still its worker's running job (its processes are stopped, not gone).
+local was = job[1]
+if (was ~= 'running' and was ~= 'suspended') or job[2] ~= ARGV[2] then
   -- Whatever happened to it, it is not this worker's running job anymore.
   redis.call('SREM', KEYS[2], ARGV[1])
   return false
@@ -52,7 +54,8 @@ if final == 'queued' then
   redis.call('HSET', KEYS[1], 'state', 'queued')
   redis.call('HDEL', KEYS[1], 'worker', 'host', 'queue', 'started', 'threads_granted', 'claim', 'note')
   redis.call('SADD', KEYS[3], ARGV[1])
-  reindex(KEYS[1], ARGV[1], 'running', 'queued')
+  redis.call('HDEL', KEYS[1], 'suspended_at')
+  reindex(KEYS[1], ARGV[1], was, 'queued')
   return {'queued', job[9], job[10]}
 end
 
@@ -64,9 +67,10 @@ if mode == 'finish' or mode == 'retry-or-fail' then
 elseif final == 'failed' then
   redis.call('HSET', KEYS[1], 'reason', outcome)
 end
-reindex(KEYS[1], ARGV[1], 'running', final)
+redis.call('HDEL', KEYS[1], 'suspended_at')
+reindex(KEYS[1], ARGV[1], was, final)
 local prefix = hopper_prefix(KEYS[1])
-local released = follow_dependents(prefix, ARGV[1], 'running', final)
+local released = follow_dependents(prefix, ARGV[1], was, final)
 local ttl = tonumber(ARGV[7])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
