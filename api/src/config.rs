@@ -46,6 +46,11 @@ pub struct ApiConfig {
     #[arg(long, env = "HOPPER_JOB_TYPES")]
     pub job_types: Option<std::path::PathBuf>,
 
+    /// How often the load history records the jobs pending, queued and running (per queue and job
+    /// type; kept 31 days, for `GET /api/v1/load`). One API node records each time.
+    #[arg(long, env = "HOPPER_LOAD_INTERVAL", default_value = "1min", value_parser = parse_duration)]
+    pub load_interval: Duration,
+
     /// Most threads a job may ask for; a submit asking for more is refused.
     #[arg(long, env = "HOPPER_MAX_THREADS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..))]

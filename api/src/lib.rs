@@ -6,6 +6,7 @@ mod config;
 mod doors;
 mod health;
 pub mod jobs;
+pub mod load_history;
 mod peer;
 mod readiness;
 mod serve;

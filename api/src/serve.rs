@@ -26,6 +26,11 @@ pub async fn serve(
     tokio::spawn(crate::check_redis_encoding(state.jobs.store.clone()));
     let sweeping = CancellationToken::new();
     tokio::spawn(crate::sweeper(&state, &config).run(sweeping.clone()));
+    tokio::spawn(crate::load_history::run(
+        state.jobs.clone(),
+        config.load_interval,
+        sweeping.clone(),
+    ));
     let served = run(
         listener,
         state,

@@ -35,12 +35,18 @@ impl Jobs {
         Ok(self.store.live_workers().await?)
     }
 
-    /// Every known queue (registered by a worker, or configured on this node), sorted by name.
-    pub async fn queues(&self) -> Result<Vec<QueueSummary>, Unavailable> {
+    /// The names of the known queues (registered by a worker, or configured on this node), sorted.
+    pub async fn known_queue_names(&self) -> Result<Vec<QueueName>, Unavailable> {
         let mut names = self.store.registered_queues().await?;
         names.extend(self.known.configured().cloned());
         names.sort();
         names.dedup();
+        Ok(names)
+    }
+
+    /// Every known queue, sorted by name.
+    pub async fn queues(&self) -> Result<Vec<QueueSummary>, Unavailable> {
+        let names = self.known_queue_names().await?;
         let workers = self.workers().await?;
         let mut queues = Vec::with_capacity(names.len());
         for name in names {

@@ -12,6 +12,7 @@
 //! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue;
 //! - `<ns>:children:<id>`: the jobs that wait on job `<id>` (see `lua/deps.lua`);
 //! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
+//! - `<ns>:load`: the load history, a record per minute (see `load.rs`), and `<ns>:load-turn:<slot>`;
 //! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`).
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
@@ -26,6 +27,7 @@ mod idempotency;
 mod jobs;
 mod link;
 mod listing;
+mod load;
 mod queues;
 mod requeue;
 mod server;

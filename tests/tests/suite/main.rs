@@ -17,6 +17,7 @@ mod jobs;
 mod known_queues;
 mod lifecycle;
 mod listing;
+mod load;
 mod native;
 mod native_client;
 mod provisional;

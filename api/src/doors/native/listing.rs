@@ -98,8 +98,8 @@ impl Filters {
                         .ok_or_else(|| bad("a label filter is key:value".to_owned()))?;
                     query.labels.insert(k.to_owned(), v.to_owned());
                 }
-                "created_after" => query.created_after = Some(time(&value).map_err(bad)?),
-                "created_before" => query.created_before = Some(time(&value).map_err(bad)?),
+                "created_after" => query.created_after = Some(parse_time(&value).map_err(bad)?),
+                "created_before" => query.created_before = Some(parse_time(&value).map_err(bad)?),
                 "cursor" if paged => {
                     query.cursor = Some(value.parse().map_err(|_| {
                         bad("the cursor is the `next` link of a previous page".to_owned())
@@ -134,7 +134,7 @@ impl Filters {
 }
 
 /// RFC 3339 as Unix ms.
-fn time(value: &str) -> Result<u64, String> {
+pub(crate) fn parse_time(value: &str) -> Result<u64, String> {
     humantime::parse_rfc3339_weak(value)
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())

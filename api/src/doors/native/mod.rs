@@ -7,6 +7,7 @@ mod catalog;
 mod fleet;
 mod jobs;
 mod listing;
+mod load;
 mod model;
 mod problem;
 
@@ -65,6 +66,7 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(catalog::job_types))
         .routes(routes!(fleet::queues))
         .routes(routes!(fleet::workers))
+        .routes(routes!(load::load))
         .routes(routes!(jobs::get, jobs::cancel))
         .split_for_parts();
     router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
