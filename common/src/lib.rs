@@ -26,6 +26,7 @@ pub use amqp_connection::{AmqpConnection, probe, within};
 pub use command::Command;
 pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
+    parse_size,
 };
 pub use error::{BrokerError, StoreError};
 pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus};
@@ -36,8 +37,9 @@ pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
-    CancelOutcome, Claimant, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery, Page,
-    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store, WorkerRecord,
+    CancelOutcome, Claimant, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery, LogBudget,
+    LogPiece, LogSlice, LogStream, Page, RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, Store,
+    WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

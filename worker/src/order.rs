@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consumers::Spent;
 use crate::event::Event;
+use crate::log_shipper::LastFlush;
 use crate::runner::{Assignment, Runner};
 use crate::running::{Claimed, Running};
 use crate::settle::{Settle, dead_letter, settle};
@@ -94,7 +95,7 @@ impl Order {
                     queue: &queue,
                     threads,
                 };
-                let ending = shared.runner.run(assignment, &cancel, &stops.stop).await;
+                let (ending, logs) = shared.runner.run(assignment, &cancel, &stops.stop).await;
                 // From here the end is this task's to record; the heartbeat's checks leave the job
                 // alone.
                 shared.running.mark_ending(&job);
@@ -102,7 +103,11 @@ impl Order {
                 // consumer opens while this end is being recorded. The job stays held until then, so a
                 // second copy of it is still refused.
                 let _ = done.send(Event::JobDone { threads });
-                record(&shared, &job, &ending, &stops.give_up).await;
+                let mut last_flush = match logs {
+                    Some(logs) => Some(logs.stop().await),
+                    None => None,
+                };
+                record(&shared, &job, &ending, last_flush.as_mut(), &stops.give_up).await;
                 shared.running.remove(&job);
                 return;
             }
@@ -173,10 +178,22 @@ async fn claim(
 ///
 /// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
 /// if it has tries left.
-async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
+///
+/// The rest of the job's output (`last_flush`) is shipped first, so that a job that reads ended has
+/// its whole log in Redis.
+async fn record(
+    shared: &Shared,
+    job: &JobId,
+    ending: &Ending,
+    mut last_flush: Option<&mut LastFlush>,
+    give_up: &CancellationToken,
+) {
     let mut pause = STORE_RETRY_PAUSE;
     loop {
         let recording = async {
+            if let Some(last_flush) = last_flush.as_deref_mut() {
+                last_flush.ship().await?;
+            }
             if ending.failure == Some(Failure::WorkerShutdown) {
                 shared
                     .store

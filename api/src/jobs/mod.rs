@@ -8,6 +8,7 @@ mod finding;
 pub mod job_types;
 mod known_queues;
 pub mod limits;
+pub mod logs;
 pub mod naming;
 mod unavailable;
 

@@ -263,12 +263,17 @@ impl TestEnv {
 
     /// Seconds until the job's record expires; -1 while it is kept indefinitely.
     pub async fn ttl(&self, id: &str) -> i64 {
+        self.key_ttl(&format!("job:{id}")).await
+    }
+
+    /// Seconds until `<ns>:<key>` expires; -1 while it is kept indefinitely, -2 if there is none.
+    pub async fn key_ttl(&self, key: &str) -> i64 {
         let client = redis::Client::open(redis_url()).expect("Redis URL");
         let mut conn = client
             .get_multiplexed_async_connection()
             .await
             .expect("Redis");
-        let key = format!("{}:job:{id}", self.ns);
+        let key = format!("{}:{key}", self.ns);
         redis::cmd("TTL")
             .arg(key)
             .query_async(&mut conn)

@@ -14,6 +14,8 @@ mod indexes;
 mod jobs;
 mod known_queues;
 mod listing;
+mod log_store;
+mod logs;
 mod native;
 mod native_client;
 mod provisional;

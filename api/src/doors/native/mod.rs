@@ -6,6 +6,7 @@ mod auth;
 mod fleet;
 mod jobs;
 mod listing;
+mod logs;
 mod model;
 mod problem;
 
@@ -61,6 +62,7 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(fleet::queues))
         .routes(routes!(fleet::workers))
         .routes(routes!(jobs::get, jobs::cancel))
+        .routes(routes!(logs::logs))
         .split_for_parts();
     router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
 }
