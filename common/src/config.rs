@@ -175,6 +175,26 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{value}' is not a duration ({e}); write e.g. 10s, 5min, 60days"))
 }
 
+/// Parses a size in bytes: plain bytes (`1048576`), or with a binary unit (`512KiB`, `16MiB`, `1GiB`;
+/// `B` for bytes). Decimal units (`MB`) are refused rather than guessed at.
+pub fn parse_size(value: &str) -> Result<u64, String> {
+    let bad = || format!("'{value}' is not a size; write e.g. 16MiB, 512KiB or 1048576 (bytes)");
+    let value = value.trim();
+    let digits = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(scale).ok_or_else(bad)
+}
+
 /// A colon-separated list of absolute paths (like `PATH`); empty entries are skipped.
 ///
 /// A newtype, because clap would read a `Vec` field as a repeated flag.
@@ -233,4 +253,30 @@ fn settings_at_fault<T: clap::Parser>(error: &clap::Error) -> Option<String> {
         })
         .collect();
     (!named.is_empty()).then(|| named.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes are plain bytes or binary units; anything else is refused, never guessed at.
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1gib"), Ok(1 << 30));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("100B"), Ok(100));
+        for bad in [
+            "",
+            "MiB",
+            "16MB",
+            "-1",
+            "1.5MiB",
+            "lots",
+            "99999999999999999999GiB",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

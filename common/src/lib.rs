@@ -27,6 +27,7 @@ pub use amqp_connection::{AmqpConnection, probe, within};
 pub use command::Command;
 pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
+    parse_size,
 };
 pub use error::{BrokerError, StoreError};
 pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus};
@@ -38,8 +39,8 @@ pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::JobSpec;
 pub use store::{
     CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery,
-    Page, PauseOutcome, RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store,
-    WorkerRecord,
+    LogBudget, LogPiece, LogSlice, LogStream, Page, PauseOutcome,
+    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

@@ -149,7 +149,12 @@ impl Sweeper {
                     tracing::warn!(job = %job, worker, %state, "worker lost; job ended");
                     report.ended += 1;
                 }
-                Ended::NotOwned => {}
+                Ended::NotOwned => continue,
+            }
+            // Its worker did not live to let the attempt's log expire with the job: do it here, or
+            // the log would outlive the job (a next attempt starts a log of its own).
+            if let Err(error) = self.store.log_expire(&job).await {
+                tracing::warn!(job = %job, %error, "cannot let a lost job's log expire");
             }
         }
         self.store.forget_worker(worker).await?;

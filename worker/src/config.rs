@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use hopper_common::{
-    ConnectionArgs, LivenessArgs, PathList, QueueList, TelemetryArgs, parse_duration,
+    ConnectionArgs, LivenessArgs, PathList, QueueList, TelemetryArgs, parse_duration, parse_size,
 };
 
 use crate::Interpreters;
@@ -33,6 +33,12 @@ pub struct WorkerConfig {
     /// Directory for each job's `<id>.out` and `<id>.err`; created if missing.
     #[arg(long, env = "HOPPER_LOG_DIR")]
     pub log_dir: PathBuf,
+
+    /// Most bytes of each of a job's streams (stdout, stderr) kept in Redis, where any API node reads
+    /// them: the first half and the last half; what lies between is counted, not kept. Plain bytes or
+    /// a binary unit (`16MiB`, `512KiB`), 1KiB-1GiB. The files in HOPPER_LOG_DIR keep everything.
+    #[arg(long, env = "HOPPER_LOG_CAP", default_value = "16MiB", value_parser = parse_log_cap)]
+    pub log_cap: u64,
 
     /// Colon-separated directories a job's working directory must lie under.
     #[arg(long, env = "HOPPER_WORK_ROOTS", value_parser = PathList::parse)]
@@ -120,6 +126,16 @@ impl WorkerConfig {
         }
         Ok(())
     }
+}
+
+/// A log cap: at least 1 KiB (room for a head and a tail worth reading), at most 1 GiB (Redis strings
+/// end at 512 MiB, and each half is one).
+fn parse_log_cap(value: &str) -> Result<u64, String> {
+    let cap = parse_size(value)?;
+    if !(1 << 10..=1 << 30).contains(&cap) {
+        return Err(format!("'{value}' is out of range: between 1KiB and 1GiB"));
+    }
+    Ok(cap)
 }
 
 fn default_threads() -> u32 {

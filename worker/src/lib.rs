@@ -11,6 +11,7 @@ mod launch;
 mod leftovers;
 mod link;
 mod liveness;
+mod log_shipper;
 mod order;
 mod output;
 mod process_group;
@@ -148,6 +149,8 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
             kill_grace: config.kill_grace,
             worker_id: config.worker_id.clone(),
             leftovers,
+            store: store.clone(),
+            log_budget: hopper_common::LogBudget::of_cap(config.log_cap),
         },
         running,
         worker_id: config.worker_id.clone(),

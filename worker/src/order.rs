@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consumers::Spent;
 use crate::event::Event;
+use crate::log_shipper::LastFlush;
 use crate::runner::{Assignment, Runner};
 use crate::running::{Claimed, Running};
 use crate::settle::{Settle, dead_letter, settle};
@@ -98,7 +99,7 @@ impl Order {
                     .running
                     .pause_watch(&job)
                     .unwrap_or_else(|| tokio::sync::watch::Sender::new(false).subscribe());
-                let ending = shared
+                let (ending, logs) = shared
                     .runner
                     .run(assignment, &cancel, paused, &stops.stop)
                     .await;
@@ -109,7 +110,12 @@ impl Order {
                 // consumer opens while this end is being recorded. The job stays held until then, so a
                 // second copy of it is still refused.
                 let _ = done.send(Event::JobDone { threads });
-                let requeued = record(&shared, &job, &ending, &stops.give_up).await;
+                let mut last_flush = match logs {
+                    Some(logs) => Some(logs.stop().await),
+                    None => None,
+                };
+                let requeued =
+                    record(&shared, &job, &ending, last_flush.as_mut(), &stops.give_up).await;
                 // No longer held before its submit goes out again: a copy coming back to this worker
                 // must be taken, not dropped as a second copy of a held job.
                 shared.running.remove(&job);
@@ -185,15 +191,22 @@ async fn claim(
 ///
 /// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
 /// if it has tries left.
+///
+/// The rest of the job's output (`last_flush`) is shipped first, so that a job that reads ended has
+/// its whole log in Redis.
 async fn record(
     shared: &Shared,
     job: &JobId,
     ending: &Ending,
+    mut last_flush: Option<&mut LastFlush>,
     give_up: &CancellationToken,
 ) -> Option<Requeue> {
     let mut pause = STORE_RETRY_PAUSE;
     loop {
         let recording = async {
+            if let Some(last_flush) = last_flush.as_deref_mut() {
+                last_flush.ship().await?;
+            }
             if ending.failure == Some(Failure::WorkerShutdown) {
                 shared
                     .store

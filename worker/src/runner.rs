@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use hopper_common::{Ending, Failure, JobId, JobSpec, QueueName, RESULT_LIMIT};
+use hopper_common::{Ending, Failure, JobId, JobSpec, LogBudget, QueueName, RESULT_LIMIT, Store};
 use tokio::process::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::launch::{Launch, Launcher};
 use crate::leftovers::Leftovers;
+use crate::log_shipper::LogShipper;
 use crate::output;
 use crate::process_group::ProcessGroup;
 
@@ -27,6 +28,10 @@ pub(crate) struct Runner {
     pub(crate) kill_grace: Duration,
     pub(crate) worker_id: String,
     pub(crate) leftovers: Leftovers,
+    /// Where a running job's output is shipped, for any API node to serve.
+    pub(crate) store: Store,
+    /// How much of each stream Redis keeps (`HOPPER_LOG_CAP`).
+    pub(crate) log_budget: LogBudget,
 }
 
 /// One job to run, as claimed.
@@ -40,13 +45,30 @@ pub(crate) struct Assignment<'a> {
 
 impl Runner {
     /// Runs the job to its end. `cancel` (a client's delete) and `shutdown` (the worker stopping) both
-    /// terminate the process group; only the recorded reason differs.
+    /// terminate the process group; only the recorded reason differs. With the ending comes the
+    /// shipping of the job's output, if its script started: [stop](LogShipper::stop) it and ship the
+    /// rest before the end is recorded, so that an ended job's log is whole in Redis.
     pub(crate) async fn run(
         &self,
         job: Assignment<'_>,
         cancel: &CancellationToken,
         paused: tokio::sync::watch::Receiver<bool>,
         shutdown: &CancellationToken,
+    ) -> (Ending, Option<LogShipper>) {
+        let mut logs = None;
+        let ending = self
+            .run_script(job, cancel, paused, shutdown, &mut logs)
+            .await;
+        (ending, logs)
+    }
+
+    async fn run_script(
+        &self,
+        job: Assignment<'_>,
+        cancel: &CancellationToken,
+        paused: tokio::sync::watch::Receiver<bool>,
+        shutdown: &CancellationToken,
+        logs: &mut Option<LogShipper>,
     ) -> Ending {
         let spec = crate::typed::resolve(job.spec, job.id);
         let launch = match self.launcher.plan(&spec) {
@@ -85,6 +107,12 @@ impl Runner {
         };
         self.leftovers.record(job.id, group);
         tracing::info!(pid = ?child.id(), "script started");
+        *logs = Some(LogShipper::start(
+            self.store.clone(),
+            job.id.clone(),
+            [stdout.clone(), stderr.clone()],
+            self.log_budget,
+        ));
         let (status, deadline, why) = self
             .supervise(
                 &mut child,

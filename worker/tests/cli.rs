@@ -48,6 +48,9 @@ fn bad_or_missing_settings_are_named() {
         ("HOPPER_REDIS_TIMEOUT", Some("10ms")),
         ("HOPPER_AMQP_TIMEOUT", Some("forever")),
         ("HOPPER_CHECK_INTERVAL", Some("1ms")),
+        ("HOPPER_LOG_CAP", Some("16MB")),
+        ("HOPPER_LOG_CAP", Some("100")),
+        ("HOPPER_LOG_CAP", Some("2GiB")),
     ];
     for (var, value) in cases {
         let mut env: Vec<_> = GOOD
@@ -74,6 +77,7 @@ fn help_lists_every_setting() {
         "HOPPER_THREADS",
         "HOPPER_SCRIPT_DIRS",
         "HOPPER_LOG_DIR",
+        "HOPPER_LOG_CAP",
         "HOPPER_WORK_ROOTS",
         "HOPPER_INTERPRETERS",
         "HOPPER_KILL_GRACE",

@@ -9,6 +9,7 @@ mod finding;
 pub mod job_types;
 mod known_queues;
 pub mod limits;
+pub mod logs;
 pub mod naming;
 mod pause;
 mod retry;

@@ -13,13 +13,15 @@
 //! - `<ns>:children:<id>`: the jobs that wait on job `<id>` (see `lua/deps.lua`);
 //! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
 //! - `<ns>:load`: the load history, a record per minute (see `load.rs`), and `<ns>:load-turn:<slot>`;
-//! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`).
+//! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`);
+//! - `<ns>:log:<id>`, `<ns>:log:<id>:stdout`, `:stdout:tail`, `:stderr`, `:stderr:tail`: a job's output,
+//!   its head and its tail kept up to `HOPPER_LOG_CAP` per stream (see `logs.rs`).
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
 //! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
 //! sweep lock (`workers.rs`), the known queues (`queues.rs`), re-queued jobs awaiting their submit
-//! (`requeue.rs`), listing and counting from the indexes (`listing.rs`), and what is read of the Redis
-//! server itself (`server.rs`).
+//! (`requeue.rs`), listing and counting from the indexes (`listing.rs`), jobs' stdout and stderr
+//! (`logs.rs`), and what is read of the Redis server itself (`server.rs`).
 
 mod attempts;
 mod confirmer;
@@ -28,6 +30,7 @@ mod jobs;
 mod link;
 mod listing;
 mod load;
+mod logs;
 mod queues;
 mod requeue;
 mod server;
@@ -42,12 +45,13 @@ use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
 pub use idempotency::Idempotency;
 pub use listing::{Group, JobQuery, Page};
-
+pub use logs::{LogBudget, LogPiece, LogSlice, LogStream};
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
 pub use workers::WorkerRecord;
 
 use confirmer::Confirmer;
 use link::Link;
+use logs::LogScripts;
 
 /// The job store. Cloning is cheap: an `Arc` to the connection and one to the scripts.
 #[derive(Clone)]
@@ -73,6 +77,7 @@ struct Scripts {
     retry: Script,
     create_dependent: Script,
     pause: Script,
+    logs: LogScripts,
 }
 
 /// A script that changes a job's state, with the index functions it calls (`lua/index.lua`) put in
@@ -211,6 +216,7 @@ impl Store {
             prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),
             forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
+            logs: LogScripts::new(),
         };
         Ok(Self {
             link: Arc::new(Link::new(client, limit)),

@@ -250,14 +250,18 @@ impl TestEnv {
             .expect("KEYS")
     }
 
-    /// The keys requests leave: every key of the namespace but the sweeper's lock, which API nodes take
-    /// on their own schedule.
+    /// The keys requests leave: every key of the namespace but those API nodes write on their own
+    /// schedule (the sweeper's lock, the load history).
     pub async fn request_keys(&self) -> Vec<String> {
-        let lock = format!("{}:sweeper", self.ns);
+        let background = [
+            format!("{}:sweeper", self.ns),
+            format!("{}:load", self.ns),
+        ];
+        let turn = format!("{}:load-turn:", self.ns);
         self.keys()
             .await
             .into_iter()
-            .filter(|k| *k != lock)
+            .filter(|k| !background.contains(k) && !k.starts_with(&turn))
             .collect()
     }
 
@@ -278,12 +282,17 @@ impl TestEnv {
 
     /// Seconds until the job's record expires; -1 while it is kept indefinitely.
     pub async fn ttl(&self, id: &str) -> i64 {
+        self.key_ttl(&format!("job:{id}")).await
+    }
+
+    /// Seconds until `<ns>:<key>` expires; -1 while it is kept indefinitely, -2 if there is none.
+    pub async fn key_ttl(&self, key: &str) -> i64 {
         let client = redis::Client::open(redis_url()).expect("Redis URL");
         let mut conn = client
             .get_multiplexed_async_connection()
             .await
             .expect("Redis");
-        let key = format!("{}:job:{id}", self.ns);
+        let key = format!("{}:{key}", self.ns);
         redis::cmd("TTL")
             .arg(key)
             .query_async(&mut conn)

@@ -18,6 +18,8 @@ mod known_queues;
 mod lifecycle;
 mod listing;
 mod load;
+mod log_store;
+mod logs;
 mod native;
 mod native_client;
 mod provisional;

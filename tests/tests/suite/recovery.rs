@@ -18,14 +18,14 @@ use crate::helpers::{Api, Flags, TestEnv, Worker, amqp_url, eventually};
 
 /// Worker flags for quick liveness: a 3 s heartbeat (refreshed every second), sweeps every 500 ms, and
 /// a kill grace that fits the heartbeat.
-fn quick(flags: Flags) -> Flags {
+pub fn quick(flags: Flags) -> Flags {
     flags
         .set("--heartbeat-ttl", "3s")
         .set("--sweep-interval", "500ms")
         .set("--kill-grace", "2s")
 }
 
-fn spec(env: &TestEnv, script: &str, args: &[&str], max_tries: u32) -> JobSpec {
+pub fn spec(env: &TestEnv, script: &str, args: &[&str], max_tries: u32) -> JobSpec {
     JobSpec {
         threads: 1,
         queues: vec![QueueName::parse("default").expect("queue")],
@@ -38,7 +38,7 @@ fn spec(env: &TestEnv, script: &str, args: &[&str], max_tries: u32) -> JobSpec {
 }
 
 /// Records a job as claimed by `worker`, with no message behind it, as if that worker had taken it.
-async fn claimed_by(env: &TestEnv, worker: &str, spec: &JobSpec) -> JobId {
+pub async fn claimed_by(env: &TestEnv, worker: &str, spec: &JobSpec) -> JobId {
     let id = env.store.create(spec).await.expect("create");
     let claimant = Claimant {
         worker,
@@ -55,7 +55,7 @@ async fn claimed_by(env: &TestEnv, worker: &str, spec: &JobSpec) -> JobId {
     id
 }
 
-async fn ended(env: &TestEnv, id: &JobId) -> hopper_common::Job {
+pub async fn ended(env: &TestEnv, id: &JobId) -> hopper_common::Job {
     eventually(&format!("job {id} to end"), || async {
         env.job(id.as_str())
             .await

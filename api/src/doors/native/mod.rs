@@ -8,6 +8,7 @@ mod fleet;
 mod jobs;
 mod listing;
 mod load;
+mod logs;
 mod model;
 mod problem;
 
@@ -68,6 +69,7 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(fleet::workers))
         .routes(routes!(load::load))
         .routes(routes!(jobs::get, jobs::cancel))
+        .routes(routes!(logs::logs))
         .split_for_parts();
     router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
 }
