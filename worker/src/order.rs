@@ -80,6 +80,7 @@ impl Order {
             // Not returned by `claim`, which waits for the confirm.
             Some(Claim::Unconfirmed) => settle(delivery, Settle::HandBack, spent, limit),
             Some(Claim::Claimed(spec)) => {
+                crate::metrics::job_started(&shared.ns, &queue);
                 settle(delivery, Settle::Done, spent, limit);
                 shared.running.mark_claimed(
                     &job,
@@ -102,7 +103,8 @@ impl Order {
                 // consumer opens while this end is being recorded. The job stays held until then, so a
                 // second copy of it is still refused.
                 let _ = done.send(Event::JobDone { threads });
-                record(&shared, &job, &ending, &stops.give_up).await;
+                let outcome = record(&shared, &job, &ending, &stops.give_up).await;
+                crate::metrics::job_ended(&shared.ns, &queue, outcome);
                 shared.running.remove(&job);
                 return;
             }
@@ -173,7 +175,14 @@ async fn claim(
 ///
 /// A job terminated because the worker shut down is not the job's fault: it goes back to its queues
 /// if it has tries left.
-async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &CancellationToken) {
+///
+/// Returns the outcome, as `hopper_jobs_ended_total` names it.
+async fn record(
+    shared: &Shared,
+    job: &JobId,
+    ending: &Ending,
+    give_up: &CancellationToken,
+) -> &'static str {
     let mut pause = STORE_RETRY_PAUSE;
     loop {
         let recording = async {
@@ -195,25 +204,27 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
             result = recording => result,
         };
         match result {
-            Ok(Ended::Final(state)) => return tracing::info!(%state, "job ended"),
+            Ok(Ended::Final(state)) => {
+                tracing::info!(%state, "job ended");
+                return state.as_str();
+            }
             Ok(Ended::Requeued(requeue)) => {
                 tracing::info!(
                     "job re-queued: the worker shut down under it and it has tries left"
                 );
                 let published = tokio::select! {
-                    () = give_up.cancelled() => return,
+                    () = give_up.cancelled() => return "requeued",
                     published = publish_requeue(&shared.store, &shared.publisher, &requeue) => published,
                 };
                 if let Err(error) = published {
                     // It stays in the requeue set; the next sweep publishes it.
                     tracing::warn!(%error, "cannot publish the re-queued job yet; a sweep will");
                 }
-                return;
+                return "requeued";
             }
             Ok(Ended::NotOwned) => {
-                return tracing::warn!(
-                    "job no longer belongs to this worker; its end is not recorded"
-                );
+                tracing::warn!("job no longer belongs to this worker; its end is not recorded");
+                return "not_owned";
             }
             Err(error) => log_retry(&error, "cannot record the job's end yet; asking again"),
         }
@@ -225,11 +236,12 @@ async fn record(shared: &Shared, job: &JobId, ending: &Ending, give_up: &Cancell
     }
 }
 
-fn not_recorded() {
+fn not_recorded() -> &'static str {
     tracing::error!(
         "stopping now: the job's end is not recorded (Redis did not answer in time); a sweeper will \
          re-queue or fail it once this worker's heartbeat has expired"
     );
+    "unrecorded"
 }
 
 /// A failed call that will be asked again. An outage is logged once by the store itself, so here only

@@ -153,7 +153,7 @@ impl Store {
             forget_worker: Script::new(include_str!("lua/forget_worker.lua")),
         };
         Ok(Self {
-            link: Arc::new(Link::new(client, limit)),
+            link: Arc::new(Link::new(client, limit, ns.clone())),
             confirmer: Arc::default(),
             ns,
             retention,
