@@ -7,6 +7,7 @@ mod doors;
 mod health;
 pub mod jobs;
 pub mod load_history;
+mod metrics;
 mod peer;
 mod readiness;
 mod serve;
@@ -64,17 +65,24 @@ async fn check_redis_encoding(store: hopper_common::Store) {
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
+    let namespace: std::sync::Arc<str> = state.jobs.store.namespace().as_str().into();
     Router::new()
         .route("/qe", post(doors::gsvar::handle))
         .route("/qe/", post(doors::gsvar::handle))
         .route("/", post(doors::gsvar::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::serve))
         .merge(doors::native::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::from_fn(doors::trace))
+        // Outermost, so a request's time includes everything the node did for it.
+        .layer(axum::middleware::from_fn_with_state(
+            namespace,
+            metrics::track,
+        ))
         .with_state(state)
 }
 

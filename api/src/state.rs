@@ -21,6 +21,8 @@ pub struct AppState {
     pub check_interval: Duration,
     /// Cancelled when the node begins to shut down, so `/readyz` turns load balancers away.
     pub(crate) shutting_down: CancellationToken,
+    /// The last reading of queues and workers behind `/metrics`.
+    pub(crate) fleet: Arc<crate::metrics::Fleet>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
     /// Redis or RabbitMQ are down.
     pub fn from_config(config: &ApiConfig) -> Result<Self, String> {
         let tokens = config.tokens()?;
+        crate::metrics::install();
         let connection = &config.connection;
         let store = Store::new(
             &connection.redis_url,
@@ -73,6 +76,7 @@ impl AppState {
             readiness: Readiness::default(),
             check_interval: connection.check_interval,
             shutting_down: CancellationToken::new(),
+            fleet: Arc::default(),
         })
     }
 }

@@ -9,6 +9,7 @@ mod command;
 mod config;
 mod error;
 mod job;
+pub mod metrics;
 mod namespace;
 mod outage;
 mod publisher;

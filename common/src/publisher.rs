@@ -86,6 +86,7 @@ impl Publisher {
                 BrokerError::Reconnecting,
             )
             .await
+            .inspect_err(|error| crate::metrics::broker_error(&self.ns, error))
     }
 
     async fn connect(&self) -> Result<Arc<Link>, BrokerError> {
@@ -141,6 +142,10 @@ impl Publisher {
         link: &Held<Arc<Link>>,
         result: Result<T, BrokerError>,
     ) -> Result<T, BrokerError> {
+        // Every call that got a link passes here; those that did not are counted in `link`.
+        if let Err(error) = &result {
+            crate::metrics::broker_error(&self.ns, error);
+        }
         match &result {
             Ok(_) => self.link.outage.answered(),
             Err(error) if error.is_outage() => {

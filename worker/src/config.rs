@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -69,6 +70,11 @@ pub struct WorkerConfig {
     #[arg(long, env = "HOPPER_WORKER_ID", default_value_t = default_worker_id(),
           value_parser = parse_worker_id)]
     pub worker_id: String,
+
+    /// Address and port on which to serve `GET /metrics` (Prometheus's text format): the jobs this
+    /// worker started and ended, its thread slots, its Redis and RabbitMQ errors. Default: not served.
+    #[arg(long, env = "HOPPER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

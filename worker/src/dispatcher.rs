@@ -34,6 +34,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher {
     slots: Slots,
+    /// The slots as the metrics last showed them.
+    shown: Option<Slots>,
     /// Held for a job that did not fit the free slots, if any.
     reservation: Option<Reservation>,
     link: Link,
@@ -90,6 +92,7 @@ impl Dispatcher {
             kill_grace,
             give_up: CancellationToken::new(),
             slots: Slots::new(threads),
+            shown: None,
             reservation: None,
             link,
             consumers,
@@ -159,6 +162,7 @@ impl Dispatcher {
             let Err(lost) = self.serve_link().await else {
                 return Ok(());
             };
+            hopper_common::metrics::broker_failure(&self.shared.ns, "connection_lost");
             // Said once per outage, however many attempts reconnecting takes.
             self.link
                 .outage
@@ -319,6 +323,11 @@ impl Dispatcher {
 
     /// Opens or cancels consumers so that each queue may send as many jobs as may be taken from it now.
     fn sync_consumers(&mut self) {
+        if self.shown != Some(self.slots) {
+            let (ns, worker) = (&self.shared.ns, &self.shared.worker_id);
+            crate::metrics::slots(ns, worker, self.slots.busy(), self.slots.free());
+            self.shown = Some(self.slots);
+        }
         let queues: Vec<QueueName> = self.consumers.queues().cloned().collect();
         let free = self.slots.free();
         for queue in queues {

@@ -12,6 +12,7 @@ mod leftovers;
 mod link;
 mod liveness;
 mod log_shipper;
+mod metrics;
 mod order;
 mod output;
 mod process_group;
@@ -48,6 +49,13 @@ use running::Running;
 pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
     config.check_directories()?;
     config.check_kill_grace()?;
+    // Served from here to the end of `run`: while the broker is first awaited, and through the drain.
+    let metrics_stop = CancellationToken::new();
+    let _stop_metrics = metrics_stop.clone().drop_guard();
+    let metrics_address = match config.metrics_listen {
+        Some(address) => Some(metrics::start(address, metrics_stop).await?),
+        None => None,
+    };
     let ns = config.connection.namespace.clone();
     let store = Store::new(
         &config.connection.redis_url,
@@ -104,21 +112,26 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         return Ok(());
     }
     let host = config::host_name();
+    let mut about = serde_json::Map::from_iter([
+        ("host".to_owned(), host.clone().into()),
+        ("pid".to_owned(), std::process::id().into()),
+        (
+            "queues".to_owned(),
+            hopper_common::QueueName::join(&config.queues.0).into(),
+        ),
+        ("threads".to_owned(), config.threads.into()),
+    ]);
+    if let Some(address) = metrics_address {
+        // In the heartbeat, so operators and tools reading it can find where to scrape.
+        about.insert("metrics".to_owned(), address.to_string().into());
+    }
     let liveness = Liveness {
         store: store.clone(),
         publisher: publisher.clone(),
         running: running.clone(),
         worker_id: config.worker_id.clone(),
         host: host.clone(),
-        about: serde_json::Map::from_iter([
-            ("host".to_owned(), host.clone().into()),
-            ("pid".to_owned(), std::process::id().into()),
-            (
-                "queues".to_owned(),
-                hopper_common::QueueName::join(&config.queues.0).into(),
-            ),
-            ("threads".to_owned(), config.threads.into()),
-        ]),
+        about,
         queues: config.queues.0.clone(),
         settings: config.liveness.clone(),
     };

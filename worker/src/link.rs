@@ -135,6 +135,7 @@ impl Link {
                 }
                 Err(error) if first && error.fatal => return Err(error.error),
                 Err(error) => {
+                    hopper_common::metrics::broker_failure(&self.ns, "connect");
                     self.outage.failed(&format!("{:#}", error.error));
                     tracing::debug!(retry_in = ?delay, "cannot reach RabbitMQ yet");
                 }

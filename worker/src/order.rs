@@ -81,6 +81,7 @@ impl Order {
             // Not returned by `claim`, which waits for the confirm.
             Some(Claim::Unconfirmed) => settle(delivery, Settle::HandBack, spent, limit),
             Some(Claim::Claimed(spec)) => {
+                crate::metrics::job_started(&shared.ns, &queue);
                 settle(delivery, Settle::Done, spent, limit);
                 shared.running.mark_claimed(
                     &job,
@@ -114,8 +115,9 @@ impl Order {
                     Some(logs) => Some(logs.stop().await),
                     None => None,
                 };
-                let requeued =
+                let (requeued, outcome) =
                     record(&shared, &job, &ending, last_flush.as_mut(), &stops.give_up).await;
+                crate::metrics::job_ended(&shared.ns, &queue, outcome);
                 // No longer held before its submit goes out again: a copy coming back to this worker
                 // must be taken, not dropped as a second copy of a held job.
                 shared.running.remove(&job);
@@ -194,13 +196,16 @@ async fn claim(
 ///
 /// The rest of the job's output (`last_flush`) is shipped first, so that a job that reads ended has
 /// its whole log in Redis.
+///
+/// Returns the job to publish again, if it was re-queued, and the outcome as
+/// `hopper_jobs_ended_total` names it.
 async fn record(
     shared: &Shared,
     job: &JobId,
     ending: &Ending,
     mut last_flush: Option<&mut LastFlush>,
     give_up: &CancellationToken,
-) -> Option<Requeue> {
+) -> (Option<Requeue>, &'static str) {
     let mut pause = STORE_RETRY_PAUSE;
     loop {
         let recording = async {
@@ -232,7 +237,7 @@ async fn record(
         match result {
             Ok(Ended::Final(state)) => {
                 tracing::info!(%state, "job ended");
-                return None;
+                return (None, state.as_str());
             }
             Ok(Ended::Requeued(requeue)) => {
                 let why = ending.failure.as_ref().map_or("", Failure::reason);
@@ -240,11 +245,11 @@ async fn record(
                     reason = why,
                     "job re-queued for another try: it has tries left"
                 );
-                return Some(requeue);
+                return (Some(requeue), "requeued");
             }
             Ok(Ended::NotOwned) => {
                 tracing::warn!("job no longer belongs to this worker; its end is not recorded");
-                return None;
+                return (None, "not_owned");
             }
             Err(error) => log_retry(&error, "cannot record the job's end yet; asking again"),
         }
@@ -268,12 +273,12 @@ async fn republish(shared: &Shared, requeue: &Requeue, give_up: &CancellationTok
     }
 }
 
-fn not_recorded() -> Option<Requeue> {
+fn not_recorded() -> (Option<Requeue>, &'static str) {
     tracing::error!(
         "stopping now: the job's end is not recorded (Redis did not answer in time); a sweeper will \
          re-queue or fail it once this worker's heartbeat has expired"
     );
-    None
+    (None, "unrecorded")
 }
 
 /// A failed call that will be asked again. An outage is logged once by the store itself, so here only

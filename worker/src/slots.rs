@@ -33,6 +33,10 @@ impl Slots {
     pub(crate) fn free(&self) -> u32 {
         self.free
     }
+
+    pub(crate) fn busy(&self) -> u32 {
+        self.total - self.free
+    }
 }
 
 #[cfg(test)]
@@ -49,6 +53,7 @@ mod tests {
         assert!(!slots.try_take(2));
         assert!(slots.try_take(1));
         assert_eq!(slots.free(), 0);
+        assert_eq!(slots.busy(), 4);
         slots.give_back(4);
         slots.give_back(4);
         assert_eq!(slots.free(), 4);

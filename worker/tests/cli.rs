@@ -51,6 +51,7 @@ fn bad_or_missing_settings_are_named() {
         ("HOPPER_LOG_CAP", Some("16MB")),
         ("HOPPER_LOG_CAP", Some("100")),
         ("HOPPER_LOG_CAP", Some("2GiB")),
+        ("HOPPER_METRICS_LISTEN", Some("nowhere")),
     ];
     for (var, value) in cases {
         let mut env: Vec<_> = GOOD
@@ -94,6 +95,7 @@ fn help_lists_every_setting() {
         "HOPPER_REDIS_TIMEOUT",
         "HOPPER_AMQP_TIMEOUT",
         "HOPPER_CHECK_INTERVAL",
+        "HOPPER_METRICS_LISTEN",
     ] {
         assert!(
             help.contains(&format!("[env: {var}")),
@@ -128,6 +130,23 @@ fn a_fatal_error_is_printed_once() {
     assert_eq!(
         message.matches("/nonexistent/hopper-scripts").count(),
         1,
+        "{message}"
+    );
+}
+
+/// A metrics address that cannot be had stops the worker at start, naming the setting, before it
+/// connects anywhere or takes a job.
+#[test]
+fn a_metrics_address_in_use_is_refused() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let mut env = GOOD.to_vec();
+    env.push(("HOPPER_METRICS_LISTEN", &address));
+    let output = worker(&env, &[]);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("HOPPER_METRICS_LISTEN") && message.contains(&address),
         "{message}"
     );
 }

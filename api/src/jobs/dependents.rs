@@ -38,6 +38,7 @@ impl Jobs {
             }
         }
         tracing::info!(job = %id, %state, queues = %QueueName::join(&spec.queues), "dependent job recorded");
+        crate::metrics::job_queued(self.store.namespace(), &spec);
         Ok(Submitted::Queued {
             id,
             queues: spec.queues,

@@ -106,9 +106,12 @@ impl Jobs {
         request: JobRequest,
         on_refusal: OnRefusal,
     ) -> Result<Submitted, NotSubmitted> {
-        limits::check(&request).map_err(NotSubmitted::Invalid)?;
+        limits::check(&request)
+            .inspect_err(|_| crate::metrics::job_refused(self.store.namespace(), request.door))
+            .map_err(NotSubmitted::Invalid)?;
         let mut request = request;
         self.apply_type(&mut request)
+            .inspect_err(|_| crate::metrics::job_refused(self.store.namespace(), request.door))
             .map_err(NotSubmitted::Invalid)?;
         let core = self.clone();
         let submit = async move { core.submit_checked(request, on_refusal).await };
@@ -143,6 +146,7 @@ impl Jobs {
             }
             Err(refusal) => *refusal,
         };
+        crate::metrics::spec_refused(self.store.namespace(), &refusal.spec);
         match on_refusal {
             OnRefusal::Refuse => Err(NotSubmitted::Invalid(Invalid::new(
                 refusal.field,
@@ -200,6 +204,7 @@ impl Jobs {
             return Err(Unavailable::too_slow());
         }
         tracing::info!(job = %id, queues = %QueueName::join(&spec.queues), script = %spec.script, "job queued");
+        crate::metrics::job_queued(self.store.namespace(), &spec);
         Ok(Submitted::Queued {
             id,
             queues: spec.queues,

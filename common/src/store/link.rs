@@ -6,8 +6,8 @@ use std::time::Duration;
 use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::StoreError;
 use crate::reconnect::{Held, Reconnect};
+use crate::{Namespace, StoreError};
 
 use super::{Store, now_ms};
 
@@ -71,6 +71,8 @@ pub(super) struct Link {
     manager: Reconnect<Connection>,
     /// Bounds every operation, its connect included (`HOPPER_REDIS_TIMEOUT`).
     pub(super) limit: Duration,
+    /// Labels the errors counted here (`hopper_redis_errors_total`).
+    ns: Namespace,
 }
 
 /// The connection, and how far Redis's clock is ahead of this host's (measured when it was opened), to
@@ -82,11 +84,12 @@ struct Connection {
 }
 
 impl Link {
-    pub(super) fn new(client: Client, limit: Duration) -> Self {
+    pub(super) fn new(client: Client, limit: Duration, ns: Namespace) -> Self {
         Self {
             client,
             manager: Reconnect::new("Redis", FIRST_BACKOFF, MAX_BACKOFF),
             limit,
+            ns,
         }
     }
 
@@ -117,6 +120,10 @@ impl Link {
         let result = tokio::time::timeout(self.limit, attempt)
             .await
             .unwrap_or(Err(StoreError::Timeout(self.limit)));
+        // Every call to Redis passes here, so each failed one is counted once, here.
+        if let Err(error) = &result {
+            crate::metrics::redis_error(&self.ns, error);
+        }
         match &result {
             Ok(_) => self.manager.outage.answered(),
             Err(error) if error.is_outage() => {

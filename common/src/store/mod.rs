@@ -219,7 +219,7 @@ impl Store {
             logs: LogScripts::new(),
         };
         Ok(Self {
-            link: Arc::new(Link::new(client, limit)),
+            link: Arc::new(Link::new(client, limit, ns.clone())),
             confirmer: Arc::default(),
             ns,
             retention,

@@ -253,10 +253,7 @@ impl TestEnv {
     /// The keys requests leave: every key of the namespace but those API nodes write on their own
     /// schedule (the sweeper's lock, the load history).
     pub async fn request_keys(&self) -> Vec<String> {
-        let background = [
-            format!("{}:sweeper", self.ns),
-            format!("{}:load", self.ns),
-        ];
+        let background = [format!("{}:sweeper", self.ns), format!("{}:load", self.ns)];
         let turn = format!("{}:load-turn:", self.ns);
         self.keys()
             .await
