@@ -70,15 +70,7 @@ async fn a_canceled_parent_blocks_and_its_retry_unblocks() {
     );
     let b = id_of(&submit_after(&native, "analyze.php", &[&a]).await);
     let c = id_of(&submit_after(&native, "analyze.php", &[&b]).await);
-    let delete = |id: String| {
-        let native = &native;
-        async move {
-            native
-                .call(Method::DELETE, &format!("/api/v1/jobs/{id}"), None, &[])
-                .await
-        }
-    };
-    assert_eq!(delete(a.clone()).await.status, StatusCode::OK);
+    assert_eq!(native.delete(&a).await.status, StatusCode::OK);
     for id in [&b, &c] {
         assert_eq!(native.get(id).await.body["state"], "blocked");
     }
@@ -109,7 +101,7 @@ async fn a_canceled_parent_blocks_and_its_retry_unblocks() {
     let e = id_of(&submit_after(&native, "analyze.php", &[&d]).await);
     let f = id_of(&submit_after(&native, "analyze.php", &[&e]).await);
     assert_eq!(
-        delete(e.clone()).await.status,
+        native.delete(&e).await.status,
         StatusCode::OK,
         "a pending job is canceled"
     );

@@ -182,15 +182,11 @@ async fn a_suspended_job_stops_and_its_time_limit_waits() {
     let api = env.api().await;
     let _worker = env.worker("w1", &["default"], 2).await;
     let native = Native::new(&api, TOKEN);
-    let post = |path: String| {
-        let native = &native;
-        async move { native.call(Method::POST, &path, None, &[]).await }
-    };
     let mut body = native.job("hold.php", &["-child"], &["default"]);
     body["timeout"] = json!("2s");
     let id = id_of(&native.submit(&body).await);
     let pids = env.started_pids(&id).await;
-    let suspended = post(format!("/api/v1/jobs/{id}/suspend")).await;
+    let suspended = native.post(&format!("/api/v1/jobs/{id}/suspend")).await;
     assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
     assert_eq!(suspended.body["state"], "suspended");
     for &pid in &pids {
@@ -203,10 +199,13 @@ async fn a_suspended_job_stops_and_its_time_limit_waits() {
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(native.get(&id).await.body["state"], "suspended");
     assert_eq!(
-        post(format!("/api/v1/jobs/{id}/suspend")).await.status,
+        native
+            .post(&format!("/api/v1/jobs/{id}/suspend"))
+            .await
+            .status,
         StatusCode::CONFLICT
     );
-    let resumed = post(format!("/api/v1/jobs/{id}/resume")).await;
+    let resumed = native.post(&format!("/api/v1/jobs/{id}/resume")).await;
     assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
     assert_eq!(resumed.body["state"], "running");
     for &pid in &pids {
@@ -218,7 +217,10 @@ async fn a_suspended_job_stops_and_its_time_limit_waits() {
     env.release(&id);
     native.until_state(&id, &["succeeded"]).await;
     assert_eq!(
-        post(format!("/api/v1/jobs/{id}/resume")).await.status,
+        native
+            .post(&format!("/api/v1/jobs/{id}/resume"))
+            .await
+            .status,
         StatusCode::CONFLICT
     );
 
@@ -229,7 +231,10 @@ async fn a_suspended_job_stops_and_its_time_limit_waits() {
     );
     let pids = env.started_pids(&other).await;
     assert_eq!(
-        post(format!("/api/v1/jobs/{other}/suspend")).await.status,
+        native
+            .post(&format!("/api/v1/jobs/{other}/suspend"))
+            .await
+            .status,
         StatusCode::OK
     );
     let canceled = native

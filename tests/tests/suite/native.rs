@@ -265,26 +265,15 @@ async fn cancel_answers_by_what_the_job_was_doing() {
     let env = TestEnv::new();
     let api = env.api().await;
     let native = Native::new(&api, TOKEN);
-    let delete = |id: String| {
-        let native = &native;
-        async move {
-            native
-                .call(Method::DELETE, &format!("/api/v1/jobs/{id}"), None, &[])
-                .await
-        }
-    };
     let queued = native
         .submit(&native.job("analyze.php", &[], &["default"]))
         .await;
     let queued_id = queued["id"].as_str().expect("id").to_owned();
-    let canceled = delete(queued_id.clone()).await;
+    let canceled = native.delete(&queued_id).await;
     assert_eq!(canceled.status, StatusCode::OK, "{}", canceled.body);
     assert_eq!(canceled.body["state"], "canceled");
-    assert_eq!(delete(queued_id.clone()).await.status, StatusCode::CONFLICT);
-    assert_eq!(
-        delete("999999".to_owned()).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(native.delete(&queued_id).await.status, StatusCode::CONFLICT);
+    assert_eq!(native.delete("999999").await.status, StatusCode::NOT_FOUND);
     let reader = Native::new(&api, READ_TOKEN);
     let refused = reader
         .call(
@@ -302,7 +291,7 @@ async fn cancel_answers_by_what_the_job_was_doing() {
         .await;
     let running_id = running["id"].as_str().expect("id").to_owned();
     native.until_state(&running_id, &["running"]).await;
-    let stopping = delete(running_id.clone()).await;
+    let stopping = native.delete(&running_id).await;
     assert_eq!(stopping.status, StatusCode::ACCEPTED, "{}", stopping.body);
     assert_eq!(stopping.body["cancel_requested"], true);
     native.until_state(&running_id, &["canceled"]).await;

@@ -124,6 +124,17 @@ impl<'a> Native<'a> {
         answer.body
     }
 
+    /// Cancels job `id` (`DELETE /api/v1/jobs/{id}`).
+    pub async fn delete(&self, id: &str) -> Answer {
+        self.call(Method::DELETE, &format!("/api/v1/jobs/{id}"), None, &[])
+            .await
+    }
+
+    /// POSTs to `path` with no body (retry, suspend, resume).
+    pub async fn post(&self, path: &str) -> Answer {
+        self.call(Method::POST, path, None, &[]).await
+    }
+
     pub async fn get(&self, id: &str) -> Answer {
         self.call(Method::GET, &format!("/api/v1/jobs/{id}"), None, &[])
             .await
