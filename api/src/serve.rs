@@ -26,6 +26,11 @@ pub async fn serve(
     tokio::spawn(crate::check_redis_encoding(state.jobs.store.clone()));
     let sweeping = CancellationToken::new();
     tokio::spawn(crate::sweeper(&state, &config).run(sweeping.clone()));
+    tokio::spawn(release_held(
+        state.jobs.clone(),
+        config.liveness.sweep_interval,
+        sweeping.clone(),
+    ));
     tokio::spawn(crate::load_history::run(
         state.jobs.clone(),
         config.load_interval,
@@ -102,6 +107,19 @@ pub async fn run(
         () = force => {
             tracing::warn!("told to stop now; dropping the requests still in flight");
             Ok(())
+        }
+    }
+}
+
+/// Releases the jobs of resumed job types every `interval`, until `stop`.
+async fn release_held(jobs: crate::jobs::Jobs, interval: Duration, stop: CancellationToken) {
+    loop {
+        if let Err(error) = jobs.release_held().await {
+            tracing::debug!(%error, "cannot release the jobs of resumed job types now");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct JobRequest {
     /// Whether `script` may be an absolute path inside a script directory. GSvar's door says no: megSAP
     /// names its pipelines by bare name, and its contract refuses anything else.
     pub program_by_path: bool,
+    /// Set by the core for a job of a paused type: it is recorded and waits, unpublished, until an API
+    /// node finds its type resumed.
+    pub held: bool,
     /// A job of a type rather than a program: filled by the core ([`super::types`]) before the checks.
     pub typed: Option<TypedRequest>,
 }

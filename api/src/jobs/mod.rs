@@ -128,6 +128,11 @@ impl Jobs {
         request: JobRequest,
         on_refusal: OnRefusal,
     ) -> Result<Submitted, NotSubmitted> {
+        // A paused type's job waits in its type's held set (see `dependents.rs`).
+        let held_for = match (&request.job_type, request.held) {
+            (Some((name, _)), true) => Some(name.clone()),
+            _ => None,
+        };
         let refusal = match self.admission.admit(request) {
             Ok(spec) => {
                 let unknown = self
@@ -136,7 +141,7 @@ impl Jobs {
                     .await
                     .map_err(Unavailable::store)?;
                 if unknown.is_empty() {
-                    return self.queue(spec).await;
+                    return self.queue(spec, held_for).await;
                 }
                 Refusal {
                     field: "queues",
@@ -170,9 +175,13 @@ impl Jobs {
     }
 
     /// Records, publishes and confirms a job that passed every check.
-    async fn queue(&self, spec: hopper_common::JobSpec) -> Result<Submitted, NotSubmitted> {
-        if !spec.after.is_empty() {
-            return self.queue_dependent(spec).await;
+    async fn queue(
+        &self,
+        spec: hopper_common::JobSpec,
+        held_for: Option<String>,
+    ) -> Result<Submitted, NotSubmitted> {
+        if !spec.after.is_empty() || held_for.is_some() {
+            return self.queue_dependent(spec, held_for).await;
         }
         Ok(self.queue_now(spec).await?)
     }

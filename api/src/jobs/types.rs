@@ -47,15 +47,8 @@ impl Jobs {
                     },
                 )
             })?;
-        if found.paused {
-            return Err(Invalid::new(
-                "type",
-                format!(
-                    "job type {} is paused (HOPPER_JOB_TYPES); submit again once it is resumed",
-                    found.label()
-                ),
-            ));
-        }
+        // A paused type's jobs are taken and wait, queued and unpublished, until it is resumed.
+        request.held = found.paused;
         let (program, args) = found
             .fill(&typed.inputs)
             .map_err(|error| Invalid::new("inputs", error.message))?;

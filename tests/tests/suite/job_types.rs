@@ -225,3 +225,52 @@ async fn a_program_by_path_runs_only_inside_the_script_directories() {
     }
     native.conforms().await;
 }
+
+/// A paused type's jobs are taken and wait, queued and unpublished, however long; once an API node runs
+/// with the type resumed, they are published and run.
+#[tokio::test]
+async fn a_paused_types_jobs_wait_until_it_is_resumed() {
+    let env = TestEnv::new();
+    let paused = "[[type]]\nname = \"later\"\nprogram = \"analyze.php\"\nargs = [\"-n\", \"${n}\"]\ninputs = [\"n\"]\nqueues = [\"default\"]\npaused = true\n";
+    let file = env.path("paused.toml");
+    std::fs::write(&file, paused).expect("types file");
+    let api = env
+        .api_with(
+            env.api_flags()
+                .set("--job-types", file.display().to_string()),
+        )
+        .await;
+    let native = Native::new(&api, TOKEN);
+    let _worker = env.worker("w1", &["default"], 1).await;
+    let job = native
+        .submit(&json!({"type": "later", "inputs": {"n": "1"}, "working_directory": env.work.display().to_string()}))
+        .await;
+    assert_eq!(job["state"], "queued");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let held = format!("{}:held:later", env.ns);
+    assert!(env.keys().await.contains(&held), "the job is not held");
+    let queue = env.amqp_queue("default");
+    assert_eq!(
+        env.queue_counts(&queue).await.map(|(ready, _)| ready),
+        Some(0)
+    );
+    assert_eq!(
+        native.get(&id).await.body["state"],
+        "queued",
+        "it ran while its type was paused"
+    );
+
+    let resumed = env.path("resumed.toml");
+    std::fs::write(&resumed, paused.replace("paused = true", "paused = false"))
+        .expect("types file");
+    let _resumed_node = env
+        .api_with(
+            env.api_flags()
+                .set("--job-types", resumed.display().to_string())
+                .set("--sweep-interval", "1s"),
+        )
+        .await;
+    native.until_state(&id, &["succeeded"]).await;
+    assert!(!env.keys().await.contains(&held));
+    native.conforms().await;
+}

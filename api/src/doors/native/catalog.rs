@@ -35,7 +35,7 @@ pub(crate) struct JobTypeView {
     pub timeout: Option<String>,
     pub max_tries: u32,
     pub priority: i32,
-    /// A paused type takes no submits.
+    /// A paused type's jobs wait queued until it is resumed.
     pub paused: bool,
     /// Its jobs waiting to run.
     pub queued: u64,

@@ -103,6 +103,7 @@ impl NewJob {
             job_type: None,
             after: self.after,
             program_by_path: true,
+            held: false,
             typed,
         })
     }

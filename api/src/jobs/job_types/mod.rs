@@ -63,8 +63,8 @@ pub struct JobType {
     pub max_tries: u32,
     /// Lower runs first.
     pub priority: i32,
-    /// A paused type stays defined (its id keeps its meaning) but is meant to take no submits, so an
-    /// operator can withdraw one without renumbering; whoever takes submits refuses them, `fill` does not.
+    /// A paused type still takes submits, but its jobs wait queued and unpublished until an API node
+    /// runs with the type resumed (see `jobs/dependents.rs`); `fill` does not look at it.
     pub paused: bool,
 }
 

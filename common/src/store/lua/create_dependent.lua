@@ -2,7 +2,8 @@
 -- refuses the job, and since a job can only name jobs that exist before it, no cycle can form). The
 -- job is born `blocked` if a parent failed, was canceled or is blocked; `pending` if some parent has not
 -- succeeded yet; `queued` (and put into the requeue outbox for its submit) otherwise.
--- KEYS: the id counter, the requeue set.
+-- KEYS: the id counter, the set a job that can run at once goes into: the requeue outbox, or the set
+--   that holds a paused job type's jobs (`<ns>:held:<type>`, with no parents).
 -- ARGV: job key prefix (`<ns>:job:`), deadline (ms of Redis's clock), number of parents n, the n parent
 --   ids, then field, value pairs.
 -- Returns {'unknown', parent id}, false past the deadline, or {id, state}.
