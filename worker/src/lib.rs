@@ -21,13 +21,12 @@ mod runner;
 mod running;
 mod settle;
 mod slots;
+mod startup;
 mod typed;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
-use hopper_common::{Publisher, Shutdown, Store, Sweeper};
+use hopper_common::{Publisher, Shutdown, Sweeper};
 use tokio_util::sync::CancellationToken;
 
 pub use config::WorkerConfig;
@@ -37,7 +36,6 @@ pub use interpreters::Interpreters;
 use consumers::QueueConsumers;
 use dispatcher::{Dispatcher, Stopping};
 use launch::Launcher;
-use leftovers::Leftovers;
 use link::{Link, LinkSettings};
 use liveness::Liveness;
 use order::Shared;
@@ -57,28 +55,8 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         None => None,
     };
     let ns = config.connection.namespace.clone();
-    let store = Store::new(
-        &config.connection.redis_url,
-        ns.clone(),
-        config.connection.retention,
-        config.connection.redis_timeout,
-    )
-    .context("bad setting HOPPER_REDIS_URL")?;
-    let leftovers = Leftovers::open(&config.log_dir, &config.worker_id, config.kill_grace)
-        .with_context(|| {
-            format!(
-                "cannot keep track of job processes (records in HOPPER_LOG_DIR {}, a guardian run by sh); \
-                 is another worker running as '{}'?",
-                config.log_dir.display(),
-                config.worker_id
-            )
-        })?;
-    // A previous run under this identity may have been killed with scripts still running: end them
-    // before anything else, so that no job runs twice at once. Their jobs are given back below.
-    let ended = leftovers.end_all(config.kill_grace).await;
-    if !ended.is_empty() {
-        tracing::warn!(jobs = ?ended, "ended scripts a previous run of this worker left running");
-    }
+    let store = startup::open_store(&config)?;
+    let leftovers = startup::end_leftovers(&config).await?;
     let name = format!("hopper-worker {}", config.worker_id);
     let amqp_limit = config.connection.amqp_timeout;
     let publisher = Arc::new(Publisher::new(
@@ -112,19 +90,7 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
         return Ok(());
     }
     let host = config::host_name();
-    let mut about = serde_json::Map::from_iter([
-        ("host".to_owned(), host.clone().into()),
-        ("pid".to_owned(), std::process::id().into()),
-        (
-            "queues".to_owned(),
-            hopper_common::QueueName::join(&config.queues.0).into(),
-        ),
-        ("threads".to_owned(), config.threads.into()),
-    ]);
-    if let Some(address) = metrics_address {
-        // In the heartbeat, so operators and tools reading it can find where to scrape.
-        about.insert("metrics".to_owned(), address.to_string().into());
-    }
+    let about = startup::about(&config, &host, metrics_address);
     let liveness = Liveness {
         store: store.clone(),
         publisher: publisher.clone(),
@@ -197,21 +163,6 @@ pub async fn run(config: WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()>
     // expires by itself.
     background.cancel();
     let _ = tokio::join!(heart, sweeping);
-    if !store.answering() {
-        tracing::debug!("Redis does not answer; this worker's heartbeat expires by itself");
-        return result;
-    }
-    match tokio::time::timeout(SIGN_OFF_GRACE, store.sign_off(&config.worker_id)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::debug!(%error, "cannot remove this worker's heartbeat; it expires by itself");
-        }
-        Err(_) => {
-            tracing::debug!("Redis does not answer; this worker's heartbeat expires by itself")
-        }
-    }
+    startup::sign_off(&store, &config.worker_id).await;
     result
 }
-
-/// How long a stopping worker may spend on its last words to Redis: its heartbeat's removal.
-const SIGN_OFF_GRACE: Duration = Duration::from_secs(1);
