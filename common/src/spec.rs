@@ -35,11 +35,17 @@ pub struct JobSpec {
     pub job_type: Option<(String, String)>,
     /// The jobs it waits on: it runs once all of them have succeeded (see `lua/deps.lua`).
     pub after: Vec<JobId>,
+    /// Lower runs first; `None` is the default, [`JobSpec::DEFAULT_PRIORITY`]. Stored and shown; the
+    /// ordering by it is not built yet (docs/architecture.md, "Priorities: the plan").
+    pub priority: Option<i32>,
 }
 
 impl JobSpec {
     /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    pub(crate) const FIELDS: [&'static str; 12] = [
+    /// Scale's convention: lower runs first, 100 unless said otherwise.
+    pub const DEFAULT_PRIORITY: i32 = 100;
+
+    pub(crate) const FIELDS: [&'static str; 13] = [
         "threads",
         "queues",
         "script",
@@ -52,6 +58,7 @@ impl JobSpec {
         "type",
         "type_version",
         "after",
+        "priority",
     ];
 
     /// The hash fields written when the job is created. Empty optional fields are left out.
@@ -82,6 +89,9 @@ impl JobSpec {
         if !self.after.is_empty() {
             let ids: Vec<&str> = self.after.iter().map(JobId::as_str).collect();
             fields.push(("after", serde_json::to_string(&ids).unwrap_or_default()));
+        }
+        if let Some(priority) = self.priority {
+            fields.push(("priority", priority.to_string()));
         }
         if let Some(timeout) = self.timeout {
             fields.push(("timeout", timeout.as_millis().to_string()));
@@ -124,6 +134,7 @@ impl JobSpec {
             timeout: get("timeout")
                 .and_then(|v| v.parse().ok())
                 .map(Duration::from_millis),
+            priority: get("priority").and_then(|v| v.parse().ok()),
             after: match json("after")? {
                 Some(value) => {
                     serde_json::from_value(value).map_err(|_| "after is not a list of job ids")?
@@ -170,6 +181,7 @@ mod tests {
                 JobId::parse("7").expect("id"),
                 JobId::parse("9").expect("id"),
             ],
+            priority: Some(-5),
         };
         let fields = spec.to_fields();
         assert!(

@@ -33,6 +33,8 @@ pub struct JobRequest {
     pub job_type: Option<(String, String)>,
     /// Ids of the jobs it waits on.
     pub after: Vec<String>,
+    /// Lower runs first; `None`: the default (100), or the job type's.
+    pub priority: Option<i64>,
     /// Whether `script` may be an absolute path inside a script directory. GSvar's door says no: megSAP
     /// names its pipelines by bare name, and its contract refuses anything else.
     pub program_by_path: bool,
@@ -96,6 +98,10 @@ impl Admission {
             labels,
             timeout: None,
             job_type: request.job_type,
+            priority: request
+                .priority
+                .and_then(|p| i32::try_from(p).ok())
+                .filter(|p| PRIORITIES.contains(p)),
             after: request
                 .after
                 .iter()
@@ -117,6 +123,7 @@ impl Admission {
             .and_then(|()| check_max_tries(request.max_tries).map_err(at("max_tries")))
             .and_then(|()| timeout.map(drop).map_err(at("timeout")))
             .and_then(|()| after_ok.map_err(at("after")))
+            .and_then(|()| check_priority(request.priority).map_err(at("priority")))
             .and_then(|()| naming::check_name(spec.name.as_deref()).map_err(at("name")))
             .and_then(|()| {
                 naming::check_labels(&spec.labels, client_door.is_some()).map_err(at("labels"))
@@ -242,6 +249,19 @@ fn check_arguments(args: &[String]) -> Result<(), String> {
             index + 1
         )),
         None => Ok(()),
+    }
+}
+
+/// The priorities a job may have: room for the ordering's planned encoding (priority, then id, in one
+/// sorted-set score), and more than any deployment needs.
+const PRIORITIES: std::ops::RangeInclusive<i32> = -99_999..=99_999;
+
+fn check_priority(asked: Option<i64>) -> Result<(), String> {
+    match asked {
+        Some(p) if !(-99_999..=99_999).contains(&p) => Err(format!(
+            "priority must be between -99999 and 99999 (lower runs first), not {p}"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -61,6 +61,7 @@ impl Jobs {
             request.threads = i64::from(found.threads);
         }
         request.max_tries = request.max_tries.or(Some(i64::from(found.max_tries)));
+        request.priority = request.priority.or(Some(i64::from(found.priority)));
         if request.timeout.is_none() {
             request.timeout = found
                 .timeout

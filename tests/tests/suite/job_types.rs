@@ -57,6 +57,7 @@ async fn a_typed_job_runs_its_template_with_its_inputs() {
         (json!("footprint"), json!("1.0"))
     );
     assert_eq!(job["max_tries"], 2);
+    assert_eq!(job["priority"], 100, "the type's default priority");
     assert_eq!(job["timeout"], "1h");
     assert_eq!(job["queues"], json!(["default"]));
     let job = native.until_state(&id, &["succeeded"]).await;

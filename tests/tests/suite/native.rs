@@ -19,6 +19,7 @@ async fn a_submitted_job_runs_and_reads_back_whole() {
     body["name"] = json!("Sample 1");
     body["labels"] = json!({"team": "diagnostics", "lims/id": "S-001"});
     body["max_tries"] = json!(2);
+    body["priority"] = json!(-5);
     let answer = native
         .call(Method::POST, "/api/v1/jobs", Some(&body), &[])
         .await;
@@ -37,6 +38,7 @@ async fn a_submitted_job_runs_and_reads_back_whole() {
     assert_eq!(job["program"], "analyze.php");
     assert_eq!(job["args"], json!(["-exit", "3"]));
     assert_eq!(job["max_tries"], 2);
+    assert_eq!(job["priority"], -5);
     assert_eq!(job["failure"]["reason"], "exit");
     assert_eq!(job["exit_code"], 3);
     assert_eq!(job["attempts"], 1);
@@ -146,6 +148,13 @@ async fn refusals_are_problem_details_and_write_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("timeout"),
             "not a duration",
+        ),
+        (
+            &native,
+            with("priority", json!(100_000)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("priority"),
+            "between -99999 and 99999",
         ),
         (
             &native,

@@ -62,6 +62,9 @@ pub(crate) struct NewJob {
     #[serde(default)]
     #[schema(example = json!(["41", "42"]))]
     pub after: Vec<String>,
+    /// Lower runs first (-99999 to 99999; default 100, or the type's). Stored and shown; ordering by it
+    /// is not built yet.
+    pub priority: Option<i64>,
 }
 
 impl NewJob {
@@ -102,6 +105,7 @@ impl NewJob {
             timeout: self.timeout,
             job_type: None,
             after: self.after,
+            priority: self.priority,
             program_by_path: true,
             held: false,
             typed,
@@ -133,6 +137,8 @@ pub(crate) struct JobSummary {
     pub timeout: Option<String>,
     /// The jobs it waits on.
     pub after: Vec<String>,
+    /// Lower runs first.
+    pub priority: i32,
     /// RFC 3339, UTC.
     #[schema(example = "2026-11-30T18:30:00.000Z")]
     pub created: String,
@@ -221,6 +227,9 @@ impl From<Job> for JobSummary {
                 .timeout
                 .map(|t| humantime::format_duration(t).to_string()),
             after: spec.after.iter().map(ToString::to_string).collect(),
+            priority: spec
+                .priority
+                .unwrap_or(hopper_common::JobSpec::DEFAULT_PRIORITY),
             created: time(job.created_ms),
             started: job.started_ms.map(time),
             ended: job.ended_ms.map(time),
