@@ -28,6 +28,17 @@ inputs = ["sample"]
 queues = ["default"]
 "#;
 
+/// An API node of `env` given the job types `text`, written to the file `name`.
+async fn api_with_types(env: &TestEnv, name: &str, text: &str) -> crate::api_client::Api {
+    let file = env.path(name);
+    std::fs::write(&file, text).expect("types file");
+    env.api_with(
+        env.api_flags()
+            .set("--job-types", file.display().to_string()),
+    )
+    .await
+}
+
 /// A typed submit runs its type's program with the inputs filled in as whole arguments (a value with
 /// spaces, `$` and even `${job_id}` arrives exactly as sent), `${job_id}` and `${job_output_dir}` filled by
 /// the worker (which makes the directory), and the type's settings; the job shows its type, can be
@@ -35,14 +46,7 @@ queues = ["default"]
 #[tokio::test]
 async fn a_typed_job_runs_its_template_with_its_inputs() {
     let env = TestEnv::new();
-    let types = env.path("types.toml");
-    std::fs::write(&types, TYPES).expect("types file");
-    let api = env
-        .api_with(
-            env.api_flags()
-                .set("--job-types", types.display().to_string()),
-        )
-        .await;
+    let api = api_with_types(&env, "types.toml", TYPES).await;
     let _worker = env.worker("w1", &["default"], 1).await;
     let native = Native::new(&api, TOKEN);
     let sample = "Sample 1 $HOME ${job_id}";
@@ -112,14 +116,7 @@ async fn a_typed_job_runs_its_template_with_its_inputs() {
 #[tokio::test]
 async fn typed_submits_that_cannot_be_filled_are_refused() {
     let env = TestEnv::new();
-    let types = env.path("types.toml");
-    std::fs::write(&types, TYPES).expect("types file");
-    let api = env
-        .api_with(
-            env.api_flags()
-                .set("--job-types", types.display().to_string()),
-        )
-        .await;
+    let api = api_with_types(&env, "types.toml", TYPES).await;
     let native = Native::new(&api, TOKEN);
     let work = env.work.display().to_string();
     let cases = [
@@ -233,14 +230,7 @@ async fn a_program_by_path_runs_only_inside_the_script_directories() {
 async fn a_paused_types_jobs_wait_until_it_is_resumed() {
     let env = TestEnv::new();
     let paused = "[[type]]\nname = \"later\"\nprogram = \"analyze.php\"\nargs = [\"-n\", \"${n}\"]\ninputs = [\"n\"]\nqueues = [\"default\"]\npaused = true\n";
-    let file = env.path("paused.toml");
-    std::fs::write(&file, paused).expect("types file");
-    let api = env
-        .api_with(
-            env.api_flags()
-                .set("--job-types", file.display().to_string()),
-        )
-        .await;
+    let api = api_with_types(&env, "paused.toml", paused).await;
     let native = Native::new(&api, TOKEN);
     let _worker = env.worker("w1", &["default"], 1).await;
     let job = native

@@ -42,18 +42,22 @@ impl Metrics {
     /// The sum of the samples of `name` whose labels include every one of `labels`; `None` if there is
     /// no such sample.
     pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let matching: Vec<f64> = self
-            .samples
-            .iter()
-            .filter(|s| s.name == name)
-            .filter(|s| {
-                labels
+        let matching: Vec<f64> = self.matching(name, labels).map(|s| s.value).collect();
+        (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+
+    /// The samples of `name` whose labels include every one of `labels`.
+    fn matching<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> impl Iterator<Item = &'a Sample> {
+        self.samples.iter().filter(move |s| {
+            s.name == name
+                && labels
                     .iter()
                     .all(|(k, v)| s.labels.get(*k).is_some_and(|x| x == v))
-            })
-            .map(|s| s.value)
-            .collect();
-        (!matching.is_empty()).then(|| matching.iter().sum())
+        })
     }
 
     /// [`sum`](Self::sum), 0 when there is no such sample (a counter not yet incremented).
@@ -63,14 +67,7 @@ impl Metrics {
 
     /// Every value label `label` takes among the samples of `name` with `labels`.
     pub fn label_values(&self, name: &str, labels: &[(&str, &str)], label: &str) -> Vec<String> {
-        self.samples
-            .iter()
-            .filter(|s| s.name == name)
-            .filter(|s| {
-                labels
-                    .iter()
-                    .all(|(k, v)| s.labels.get(*k).is_some_and(|x| x == v))
-            })
+        self.matching(name, labels)
             .filter_map(|s| s.labels.get(label).cloned())
             .collect()
     }

@@ -163,11 +163,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 }
 
 /// The job's id from the path, or 404: an id Hopper could not have issued names no job.
-fn job_id(raw: &str) -> Result<JobId, Problem> {
+pub(super) fn job_id(raw: &str) -> Result<JobId, Problem> {
     JobId::parse(raw).map_err(|_| no_job(raw))
 }
 
-fn no_job(raw: &str) -> Problem {
+pub(super) fn no_job(raw: &str) -> Problem {
     Problem::not_found(format!(
         "no job '{}': never issued, or forgotten after its retention (HOPPER_RETENTION)",
         hopper_common::excerpt(raw)

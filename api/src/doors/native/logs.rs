@@ -7,10 +7,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use hopper_common::{JobId, LogStream};
+use hopper_common::LogStream;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::jobs::{job_id, no_job};
 use super::problem::Problem;
 use crate::jobs::logs::{Follow, Followed};
 use crate::{AppState, Role};
@@ -117,7 +118,7 @@ pub(crate) async fn logs(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     caller.may(Role::Read, "read logs")?;
-    let id = JobId::parse(&raw).map_err(|_| no_job(&raw))?;
+    let id = job_id(&raw)?;
     let query = LogQuery::parse(query.as_deref())?;
     if query.follow {
         // An EventSource that reconnects says where it was with `Last-Event-ID`.
@@ -181,11 +182,4 @@ fn events(follow: Follow) -> Response {
 /// (a plain read keeps the bytes as they were).
 fn event_lines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
-}
-
-fn no_job(raw: &str) -> Problem {
-    Problem::not_found(format!(
-        "no job '{}': never issued, or forgotten after its retention (HOPPER_RETENTION)",
-        hopper_common::excerpt(raw)
-    ))
 }
