@@ -220,6 +220,27 @@ pub enum Claim {
     Unconfirmed,
 }
 
+/// What a submit message claimed when spent as a token for its queue: the best queued job there, which
+/// need not be the job the message named (see `lua/claim.lua`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextClaim {
+    /// This worker now owns `job` and must run it with `threads` slots (at most those offered).
+    Claimed {
+        job: JobId,
+        threads: u32,
+        spec: Box<JobSpec>,
+    },
+    /// The best job of the queue needs this many slots, more than were offered: nothing was claimed.
+    /// Hand the message back and reserve them, so that narrower jobs do not starve it.
+    Wider(u32),
+    /// The message's own job is still provisional (see [`Claim::Unconfirmed`]); ask again shortly.
+    Unconfirmed,
+    /// Nothing to claim: the message is left over. The job it named is in this state.
+    Nothing(JobState),
+    /// Nothing to claim, and Redis has no job of the message's id.
+    Missing,
+}
+
 /// A job as stored in Redis.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {

@@ -31,7 +31,7 @@ pub use config::{
     parse_size,
 };
 pub use error::{BrokerError, StoreError};
-pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus};
+pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus, NextClaim};
 pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;

@@ -35,16 +35,17 @@ pub struct JobSpec {
     pub job_type: Option<(String, String)>,
     /// The jobs it waits on: it runs once all of them have succeeded (see `lua/deps.lua`).
     pub after: Vec<JobId>,
-    /// Lower runs first; `None` is the default, [`JobSpec::DEFAULT_PRIORITY`]. Stored and shown; the
-    /// ordering by it is not built yet (docs/architecture.md, "Priorities: the plan").
+    /// Lower runs first; `None` is the default, [`JobSpec::DEFAULT_PRIORITY`]. Each queue's claim
+    /// order is by it (`lua/index.lua`, `lua/claim.lua`).
     pub priority: Option<i32>,
 }
 
 impl JobSpec {
-    /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    /// Scale's convention: lower runs first, 100 unless said otherwise.
+    /// Scale's convention: lower runs first, 100 unless said otherwise. `lua/index.lua` orders claims
+    /// by it and has its own copy.
     pub const DEFAULT_PRIORITY: i32 = 100;
 
+    /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
     pub(crate) const FIELDS: [&'static str; 13] = [
         "threads",
         "queues",
@@ -197,5 +198,12 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(JobSpec::from_fields(get), Ok(spec));
+    }
+
+    /// The claim order (`lua/index.lua`) falls back to the same default priority as the spec.
+    #[test]
+    fn the_claim_order_knows_the_default_priority() {
+        let expected = format!("local DEFAULT_PRIORITY = {}\n", JobSpec::DEFAULT_PRIORITY);
+        assert!(include_str!("store/lua/index.lua").contains(&expected));
     }
 }

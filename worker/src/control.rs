@@ -51,7 +51,7 @@ pub(crate) async fn listen(
         while let Some(item) = consumer.next().await {
             match item.map(|delivery| Command::decode(&delivery.data)) {
                 Ok(Ok(Command::Cancel { job })) => {
-                    let held = running.cancel(&job);
+                    let held = running.cancel_or_remember(&job);
                     tracing::info!(job = %job, held, "cancel command received");
                 }
                 Ok(Ok(Command::Suspend { job, seq })) => {

@@ -34,8 +34,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher {
     slots: Slots,
-    /// The slots as the metrics last showed them.
-    shown: Option<Slots>,
+    /// The slots, and the reserved ones, as the metrics last showed them.
+    shown: Option<(Slots, u32)>,
     /// Held for a job that did not fit the free slots, if any.
     reservation: Option<Reservation>,
     link: Link,
@@ -235,7 +235,12 @@ impl Dispatcher {
                     anyhow::bail!("cannot open or cancel consumers: {error}");
                 }
             }
-            Event::JobDone { threads } => self.slots.give_back(threads),
+            Event::SlotsFree { slots } => self.slots.give_back(slots),
+            Event::Reserve { queue, slots } => {
+                if self.reservation.is_none() {
+                    self.reservation = Some(Reservation::new(queue, slots));
+                }
+            }
             Event::ControlEnded { epoch, error } => {
                 if epoch == self.link.epoch() {
                     let why = error.map_or("cancelled by the broker".to_owned(), |e| e.to_string());
@@ -273,46 +278,41 @@ impl Dispatcher {
                 return;
             }
         };
-        let granted = self.slots.grant(threads);
-        let Some(cancel) = self.shared.running.insert(job.clone()) else {
-            // Another copy of a job this worker is already claiming or running (it listed several of
-            // our queues). Whatever that claim decides settles the job; this copy is redundant.
-            tracing::debug!(%job, %queue, "second copy of a held job dropped");
-            return settle(delivery, Settle::Done, spent, self.shared.amqp_limit);
-        };
         let free = self.slots.free();
-        let held_back = self
-            .reservation
-            .as_ref()
-            .is_some_and(|r| !r.admits(&queue, free));
-        if held_back || !self.slots.try_take(granted) {
+        let admitted = self.reservation.as_ref().map(|r| r.admits(&queue, free));
+        let mut slots = self.slots.grant(threads);
+        if admitted == Some(true) {
+            // The message claims the best job of the reserved queue, with the slots reserved for it.
+            slots = slots.max(self.reservation.as_ref().map_or(0, Reservation::slots));
+        }
+        let held_back = admitted == Some(false);
+        if held_back || !self.slots.try_take(slots) {
             // No room now: hand it back for another worker, or for us once the slots are free. The
             // first job that does not fit has slots reserved, so narrower ones cannot starve it.
-            tracing::debug!(%job, threads, free, held_back, "job not taken now, handed back");
-            self.shared.running.remove(&job);
+            tracing::debug!(%job, threads, free, held_back, "message not taken now, handed back");
             if self.reservation.is_none() || !held_back {
-                self.reservation = Some(Reservation::new(queue, granted));
+                self.reservation = Some(Reservation::new(queue, slots));
             }
             return settle(delivery, Settle::HandBack, spent, self.shared.amqp_limit);
         }
-        // Whatever was reserved for is served: this is the head of the reserved queue.
+        // Whatever was reserved for is served: the claim takes the best job of the reserved queue, or
+        // reserves again for a wider one.
         self.reservation = None;
-        let note = (threads > granted).then(|| {
-            format!(
-                "asked for {threads} threads; worker {} has {granted}, so the job runs alone with all of them",
-                self.shared.worker_id
-            )
-        });
         let order = Order {
-            job,
+            delivered: job,
             queue,
-            threads: granted,
-            note,
+            slots,
+            threads: self.slots.total(),
             delivery,
             spent,
-            cancel,
         };
-        let span = tracing::info_span!("job", job.id = %order.job, queue = %order.queue);
+        // The job's id is recorded once the claim says which job it is.
+        let span = tracing::info_span!(
+            "job",
+            job.id = tracing::field::Empty,
+            message = %order.delivered,
+            queue = %order.queue
+        );
         let stops = Stops {
             stop: self.stop.clone(),
             give_up: self.give_up.clone(),
@@ -323,10 +323,12 @@ impl Dispatcher {
 
     /// Opens or cancels consumers so that each queue may send as many jobs as may be taken from it now.
     fn sync_consumers(&mut self) {
-        if self.shown != Some(self.slots) {
+        let reserved = self.reservation.as_ref().map_or(0, Reservation::slots);
+        if self.shown != Some((self.slots, reserved)) {
             let (ns, worker) = (&self.shared.ns, &self.shared.worker_id);
             crate::metrics::slots(ns, worker, self.slots.busy(), self.slots.free());
-            self.shown = Some(self.slots);
+            crate::metrics::reserved(ns, worker, reserved);
+            self.shown = Some((self.slots, reserved));
         }
         let queues: Vec<QueueName> = self.consumers.queues().cloned().collect();
         let free = self.slots.free();

@@ -27,13 +27,12 @@ pub(crate) enum Event {
     },
     /// Starting or cancelling a consumer failed, or got no answer: the channel (or the connection) of
     /// attachment `attachment` is broken.
-    ConsumersFailed {
-        attachment: u64,
-        error: BrokerError,
-    },
-    JobDone {
-        threads: u32,
-    },
+    ConsumersFailed { attachment: u64, error: BrokerError },
+    /// Slots a job task no longer needs: its job ended, or the job it claimed needs fewer than were
+    /// taken for the message, or it claimed nothing.
+    SlotsFree { slots: u32 },
+    /// The best job of `queue` needs `slots`, more than a message's claim could offer: reserve them.
+    Reserve { queue: QueueName, slots: u32 },
     /// The control queue's consumer on connection `epoch` ended: cancel commands can no longer arrive.
     ControlEnded {
         epoch: u64,
@@ -41,8 +40,5 @@ pub(crate) enum Event {
     },
     /// The broker did not answer the round trip that connection `epoch` is checked with: it keeps the
     /// connection open but no longer serves it.
-    LinkSilent {
-        epoch: u64,
-        error: BrokerError,
-    },
+    LinkSilent { epoch: u64, error: BrokerError },
 }

@@ -150,10 +150,20 @@ impl Liveness {
     /// Ends the attempts Redis holds in this worker's name that it is not running: back to the queue
     /// if the job has tries left, failed `worker lost` otherwise.
     pub(crate) async fn give_back_stranded(&self) -> Result<(), SweepError> {
-        for job in self.store.jobs_of(&self.worker_id).await? {
-            // Jobs are held from before their claim until after their end is recorded, so a job
-            // Redis gives this worker that it does not hold is nobody's.
-            if self.running.holds(&job) {
+        // A job is held from its claim's answer until its end is recorded, and its claim is counted
+        // as on its way from before it is sent until then: a job Redis gives this worker that is
+        // neither held nor claimed by a claim on its way is nobody's. The claim token is read after
+        // the job set, so a claim that put the job there is seen.
+        let jobs: Vec<_> = self
+            .store
+            .jobs_of(&self.worker_id)
+            .await?
+            .into_iter()
+            .filter(|job| !self.running.accounts_for(job, None))
+            .collect();
+        let records = self.store.holders(&jobs).await?;
+        for (job, record) in jobs.into_iter().zip(records) {
+            if self.running.accounts_for(&job, record.claim.as_deref()) {
                 continue;
             }
             match self

@@ -67,6 +67,11 @@ fn describe() {
         "hopper_slots",
         "This worker's thread slots, by state: busy (taken by its jobs) or free"
     );
+    ::metrics::describe_gauge!(
+        "hopper_reserved_slots",
+        "Slots this worker holds for a job wider than its free slots (0 when none): it takes no \
+         other job until that many are free, so narrower jobs cannot starve the wide one"
+    );
 }
 
 pub(crate) fn job_started(ns: &Namespace, queue: &QueueName) {
@@ -99,4 +104,14 @@ pub(crate) fn slots(ns: &Namespace, worker: &str, busy: u32, free: u32) {
         )
         .set(slots);
     }
+}
+
+/// Sets the reservation gauge: the slots held for a wide job, 0 when none.
+pub(crate) fn reserved(ns: &Namespace, worker: &str, slots: u32) {
+    ::metrics::gauge!(
+        "hopper_reserved_slots",
+        "namespace" => ns.to_string(),
+        "worker" => worker.to_owned()
+    )
+    .set(slots);
 }

@@ -1,12 +1,13 @@
-//! A job's life on this worker, from a delivery that got its slots to its recorded end: claim it in
-//! Redis, settle the delivery, run the script, record how it ended.
+//! A job's life on this worker, from a delivery that got its slots to its recorded end: spend the
+//! message on the best job of its queue in Redis, settle the delivery, run the script, record how it
+//! ended.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hopper_common::{
-    Claim, Claimant, Ended, Ending, Failure, JobId, Namespace, Publisher, QueueName, Requeue,
-    Store, StoreError, publish_requeue,
+    Claimant, Ended, Ending, Failure, JobId, JobSpec, Namespace, NextClaim, Publisher, QueueName,
+    Requeue, Store, StoreError, publish_requeue,
 };
 use lapin::message::Delivery;
 use tokio::sync::mpsc::UnboundedSender;
@@ -16,7 +17,7 @@ use crate::consumers::Spent;
 use crate::event::Event;
 use crate::log_shipper::LastFlush;
 use crate::runner::{Assignment, Runner};
-use crate::running::{Claimed, Running};
+use crate::running::{Claimed, Claiming, Hold, Running};
 use crate::settle::{Settle, dead_letter, settle};
 
 /// Pause between attempts to reach Redis for a claim or a job's end; a job's end doubles it up to
@@ -43,17 +44,20 @@ pub(crate) struct Shared {
     pub(crate) amqp_limit: Duration,
 }
 
-/// A delivery that got its slots, on its way to be claimed and run.
+/// A delivery that got its slots, on its way to claim a job and run it.
 #[derive(Debug)]
 pub(crate) struct Order {
-    pub(crate) job: JobId,
+    /// The job its message names. The message is a token for its queue: the claim takes the best job
+    /// queued there, which may be another one (see `lua/claim.lua`).
+    pub(crate) delivered: JobId,
     pub(crate) queue: QueueName,
+    /// The slots taken for it; the claimed job gets those it needs, and the rest are given back.
+    pub(crate) slots: u32,
+    /// This worker's threads in all: a job asking more runs alone with all of them.
     pub(crate) threads: u32,
-    pub(crate) note: Option<String>,
     pub(crate) delivery: Delivery,
     /// Settled only once this resolves: see [`settle`].
     pub(crate) spent: Spent,
-    pub(crate) cancel: CancellationToken,
 }
 
 /// When a job task must stop: `stop` terminates its script (the drain is over), `give_up` ends the
@@ -64,108 +68,169 @@ pub(crate) struct Stops {
     pub(crate) give_up: CancellationToken,
 }
 
+/// A job this worker claimed, and its hold on it.
+struct Job {
+    id: JobId,
+    queue: QueueName,
+    threads: u32,
+    spec: Box<JobSpec>,
+    hold: Hold,
+}
+
 impl Order {
-    /// Claims, runs and records the job; says when its slots are free again.
-    pub(crate) async fn run(self, shared: Arc<Shared>, stops: Stops, done: UnboundedSender<Event>) {
+    /// Claims the best job of the message's queue, runs and records it; says when slots are free
+    /// again.
+    pub(crate) async fn run(
+        self,
+        shared: Arc<Shared>,
+        stops: Stops,
+        events: UnboundedSender<Event>,
+    ) {
         let Order {
-            job,
+            delivered,
             queue,
+            slots,
             threads,
-            note,
             delivery,
             spent,
-            cancel,
         } = self;
         let limit = shared.amqp_limit;
-        match claim(&shared, &job, &queue, threads, note.as_deref(), &stops.stop).await {
-            // Not returned by `claim`, which waits for the confirm.
-            Some(Claim::Unconfirmed) => settle(delivery, Settle::HandBack, spent, limit),
-            Some(Claim::Claimed(spec)) => {
-                crate::metrics::job_started(&shared.ns, &queue);
-                settle(delivery, Settle::Done, spent, limit);
-                shared.running.mark_claimed(
-                    &job,
-                    Claimed {
-                        queue: queue.clone(),
-                        threads,
-                    },
-                );
-                let assignment = Assignment {
-                    id: &job,
-                    spec: &spec,
-                    queue: &queue,
-                    threads,
-                };
-                let paused = shared
-                    .running
-                    .pause_watch(&job)
-                    .unwrap_or_else(|| tokio::sync::watch::Sender::new(false).subscribe());
-                let (ending, logs) = shared
-                    .runner
-                    .run(assignment, &cancel, paused, &stops.stop)
-                    .await;
-                // From here the end is this task's to record; the heartbeat's checks leave the job
-                // alone.
-                shared.running.mark_ending(&job);
-                // The script and all it started are gone, so its slots are free: the next job's
-                // consumer opens while this end is being recorded. The job stays held until then, so a
-                // second copy of it is still refused.
-                let _ = done.send(Event::JobDone { threads });
-                let mut last_flush = match logs {
-                    Some(logs) => Some(logs.stop().await),
-                    None => None,
-                };
-                let (requeued, outcome) =
-                    record(&shared, &job, &ending, last_flush.as_mut(), &stops.give_up).await;
-                crate::metrics::job_ended(&shared.ns, &queue, outcome);
-                // No longer held before its submit goes out again: a copy coming back to this worker
-                // must be taken, not dropped as a second copy of a held job.
-                shared.running.remove(&job);
-                if let Some(requeue) = requeued {
-                    republish(&shared, &requeue, &stops.give_up).await;
+        let claiming = shared.running.begin_claim();
+        let offer = (slots, threads);
+        let claimed = claim(&shared, &claiming, &delivered, &queue, offer, &stops.stop).await;
+        let (id, granted, spec) = match claimed {
+            Some(NextClaim::Claimed { job, threads, spec }) => (job, threads, spec),
+            other => {
+                drop(claiming);
+                match other {
+                    Some(NextClaim::Wider(needed)) => {
+                        tracing::debug!(
+                            needed,
+                            slots,
+                            "the best job of the queue needs more slots"
+                        );
+                        let _ = events.send(Event::Reserve {
+                            queue: queue.clone(),
+                            slots: needed,
+                        });
+                        settle(delivery, Settle::HandBack, spent, limit);
+                    }
+                    Some(NextClaim::Nothing(state)) => {
+                        tracing::debug!(%state, "nothing queued to claim; message dropped");
+                        settle(delivery, Settle::Done, spent, limit);
+                    }
+                    Some(NextClaim::Missing) => {
+                        let reason = format!("job {delivered} is unknown to Redis");
+                        dead_letter(&shared, &queue, delivery, spent, &reason).await;
+                    }
+                    // `Unconfirmed` is not returned by `claim`, which waits for the confirm.
+                    _ => settle(delivery, Settle::HandBack, spent, limit),
                 }
+                let _ = events.send(Event::SlotsFree { slots });
                 return;
             }
-            Some(Claim::NotQueued(state)) => {
-                tracing::debug!(%state, "job is no longer queued; message dropped");
-                settle(delivery, Settle::Done, spent, limit);
-            }
-            Some(Claim::Missing) => {
-                let reason = format!("job {job} is unknown to Redis");
-                dead_letter(&shared, &queue, delivery, spent, &reason).await;
-            }
-            None => settle(delivery, Settle::HandBack, spent, limit),
+        };
+        tracing::Span::current().record("job.id", tracing::field::display(&id));
+        let claimed = Claimed {
+            queue: queue.clone(),
+            threads: granted,
+        };
+        let hold = shared.running.insert(id.clone(), claiming, claimed);
+        if granted < slots {
+            let _ = events.send(Event::SlotsFree {
+                slots: slots - granted,
+            });
         }
-        shared.running.remove(&job);
-        let _ = done.send(Event::JobDone { threads });
+        crate::metrics::job_started(&shared.ns, &queue);
+        settle(delivery, Settle::Done, spent, limit);
+        if hold.stray_cancel {
+            tokio::spawn(obey_stray_cancel(
+                shared.clone(),
+                id.clone(),
+                hold.cancel.clone(),
+            ));
+        }
+        let job = Job {
+            id,
+            queue,
+            threads: granted,
+            spec,
+            hold,
+        };
+        job.run(shared, stops, events).await;
     }
 }
 
-/// Claims the job, asking again while Redis fails: an error does not say whether the claim happened,
-/// and only the same claim token asked again can tell. Handing the delivery back after a claim that
-/// did happen would leave the job running with nobody running it. `None` if the worker stops first.
+impl Job {
+    /// Runs the script and records how it ended.
+    async fn run(self, shared: Arc<Shared>, stops: Stops, events: UnboundedSender<Event>) {
+        let Job {
+            id,
+            queue,
+            threads,
+            spec,
+            hold,
+        } = self;
+        let assignment = Assignment {
+            id: &id,
+            spec: &spec,
+            queue: &queue,
+            threads,
+        };
+        let paused = shared
+            .running
+            .pause_watch(&id)
+            .unwrap_or_else(|| tokio::sync::watch::Sender::new(false).subscribe());
+        let (ending, logs) = shared
+            .runner
+            .run(assignment, &hold.cancel, paused, &stops.stop)
+            .await;
+        // From here the end is this task's to record; the heartbeat's checks leave the job alone.
+        shared.running.mark_ending(&id, hold.serial);
+        // The script and all it started are gone, so its slots are free: the next job's consumer
+        // opens while this end is being recorded. The job stays held until then, so the heartbeat
+        // does not take it for lost.
+        let _ = events.send(Event::SlotsFree { slots: threads });
+        let mut last_flush = match logs {
+            Some(logs) => Some(logs.stop().await),
+            None => None,
+        };
+        let (requeued, outcome) =
+            record(&shared, &id, &ending, last_flush.as_mut(), &stops.give_up).await;
+        crate::metrics::job_ended(&shared.ns, &queue, outcome);
+        shared.running.remove(&id, hold.serial);
+        if let Some(requeue) = requeued {
+            republish(&shared, &requeue, &stops.give_up).await;
+        }
+    }
+}
+
+/// Claims from the queue, asking again while Redis fails: an error does not say whether the claim
+/// happened, and only the same claim token asked again can tell. Handing the delivery back after a
+/// claim that did happen would leave the job running with nobody running it. `None` if the worker
+/// stops first.
 async fn claim(
     shared: &Shared,
-    job: &JobId,
+    claiming: &Claiming,
+    delivered: &JobId,
     queue: &QueueName,
-    threads: u32,
-    note: Option<&str>,
+    offer: (u32, u32),
     stop: &CancellationToken,
-) -> Option<Claim> {
-    let token = uuid::Uuid::new_v4().to_string();
+) -> Option<NextClaim> {
     let claimant = Claimant {
         worker: &shared.worker_id,
         host: &shared.host,
-        token: &token,
+        token: claiming.token(),
     };
     let mut unconfirmed_pause = FIRST_UNCONFIRMED_PAUSE;
+    let mut again = false;
     loop {
         let claimed = tokio::select! {
             () = stop.cancelled() => return None,
-            claimed = shared.store.claim(job, &claimant, queue, threads, note) => claimed,
+            claimed = shared.store.claim_next(delivered, &claimant, queue, offer, again) => claimed,
         };
         let pause = match claimed {
-            Ok(Claim::Unconfirmed) => {
+            Ok(NextClaim::Unconfirmed) => {
                 // Its submitter confirms it a moment after the publish that brought it here, or
                 // refuses the submit and lets it expire: either way the answer is not long coming.
                 tracing::debug!(retry_in = ?unconfirmed_pause, "job not confirmed by its submitter yet");
@@ -175,7 +240,8 @@ async fn claim(
             }
             Ok(claim) => return Some(claim),
             Err(error) => {
-                log_retry(&error, "cannot claim the job yet; asking again");
+                again = true;
+                log_retry(&error, "cannot claim a job yet; asking again");
                 STORE_RETRY_PAUSE
             }
         };
@@ -183,6 +249,22 @@ async fn claim(
             () = stop.cancelled() => return None,
             () = tokio::time::sleep(pause) => {}
         }
+    }
+}
+
+/// A cancel came for `job` before this worker held it: obeyed if Redis records one for this attempt
+/// (a cancel of an earlier attempt, followed by a retry, must not end this one). If Redis cannot be
+/// read now, the heartbeat's check finds the cancel later.
+async fn obey_stray_cancel(shared: Arc<Shared>, job: JobId, cancel: CancellationToken) {
+    let Ok(records) = shared.store.holders(std::slice::from_ref(&job)).await else {
+        return;
+    };
+    let ours = |record: &hopper_common::Holder| {
+        record.worker.as_deref() == Some(shared.worker_id.as_str()) && record.cancel_requested
+    };
+    if records.first().is_some_and(ours) {
+        tracing::info!(job = %job, "cancel that came before the claim's answer obeyed");
+        cancel.cancel();
     }
 }
 

@@ -29,6 +29,11 @@ impl Reservation {
         }
     }
 
+    /// How many slots it holds.
+    pub(crate) fn slots(&self) -> u32 {
+        self.slots
+    }
+
     /// Whether a delivery from `queue` may be taken with `free` slots: only from the reserved queue,
     /// and only once the reserved slots are free.
     pub(crate) fn admits(&self, queue: &QueueName, free: u32) -> bool {

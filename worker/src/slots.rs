@@ -34,6 +34,10 @@ impl Slots {
         self.free
     }
 
+    pub(crate) fn total(&self) -> u32 {
+        self.total
+    }
+
     pub(crate) fn busy(&self) -> u32 {
         self.total - self.free
     }

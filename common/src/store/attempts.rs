@@ -1,60 +1,11 @@
-//! Attempts at running a job: the claim that starts one, and the end of it, by the script or by a lost
-//! or stopping worker.
+//! The end of an attempt at running a job, by the script or by a lost or stopping worker (the claim
+//! that starts one is in `claims.rs`).
 
-use crate::{Claim, Ending, Failure, JobId, JobSpec, JobState, QueueName, StoreError};
+use crate::{Ending, Failure, JobId, JobState, StoreError};
 
-use super::{Claimant, Ended, Holder, Requeue, Store, now_ms};
+use super::{Ended, Holder, Requeue, Store, now_ms};
 
 impl Store {
-    /// Claims a queued job: the one atomic step that makes a job start once per attempt. Asking again
-    /// with the same claim token answers the same, so a claim whose answer was lost can be retried.
-    pub async fn claim(
-        &self,
-        id: &JobId,
-        claimant: &Claimant<'_>,
-        queue: &QueueName,
-        threads_granted: u32,
-        note: Option<&str>,
-    ) -> Result<Claim, StoreError> {
-        let mut invocation = self.scripts.claim.key(self.job_key(id));
-        invocation
-            .key(self.worker_jobs_key(claimant.worker))
-            .key(self.ns.key("workers"))
-            .arg(claimant.worker)
-            .arg(claimant.host)
-            .arg(queue.as_str())
-            .arg(now_ms())
-            .arg(threads_granted)
-            .arg(claimant.token)
-            .arg(note.unwrap_or(""))
-            .arg(id.as_str())
-            .arg(&JobSpec::FIELDS[..]);
-        let reply: Vec<Option<String>> = self
-            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
-            .await?;
-        let mut fields = reply.into_iter().map(Option::unwrap_or_default);
-        let corrupt =
-            || StoreError::Corrupt(format!("claim of job {id} returned an unknown answer"));
-        match fields.next().as_deref() {
-            Some("missing") => Ok(Claim::Missing),
-            Some("unconfirmed") => Ok(Claim::Unconfirmed),
-            Some("claimed") => {
-                let values: Vec<String> = fields.collect();
-                let get = |name: &str| {
-                    let at = JobSpec::FIELDS.iter().position(|field| *field == name)?;
-                    values.get(at).map(String::as_str)
-                };
-                JobSpec::from_fields(get)
-                    .map(|spec| Claim::Claimed(Box::new(spec)))
-                    .map_err(|why| StoreError::Corrupt(format!("claim of job {id}: {why}")))
-            }
-            Some(state) => JobState::parse(state)
-                .map(Claim::NotQueued)
-                .ok_or_else(corrupt),
-            None => Err(corrupt()),
-        }
-    }
-
     /// Records how a running job ended. Returns the final state, or `None` if `worker` does not own the
     /// job (anymore), in which case nothing was written.
     pub async fn finish(
@@ -175,19 +126,27 @@ impl Store {
                 .arg("state")
                 .arg("worker")
                 .arg("cancel")
-                .arg("pauses");
+                .arg("pauses")
+                .arg("claim");
         }
-        type Row = (Option<String>, Option<String>, Option<String>, Option<u64>);
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<u64>,
+            Option<String>,
+        );
         let rows: Vec<Row> = self
             .call(|mut conn| async move { Ok(pipe.query_async(&mut conn).await?) })
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(state, worker, cancel, pauses)| Holder {
+            .map(|(state, worker, cancel, pauses, claim)| Holder {
                 state: state.as_deref().and_then(JobState::parse),
                 worker,
                 cancel_requested: cancel.as_deref() == Some("1"),
                 pauses: pauses.unwrap_or(0),
+                claim,
             })
             .collect())
     }

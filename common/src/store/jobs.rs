@@ -189,7 +189,8 @@ impl Store {
     /// or queued as its parents stand, in one step that also refuses an unknown parent. A queued one is
     /// in the requeue set, so its submit gets published even if the caller dies first.
     pub async fn create_dependent(&self, spec: &JobSpec) -> Result<Dependent, StoreError> {
-        self.create_waiting(spec, &self.ns.key("requeue")).await
+        self.create_waiting(spec, &self.ns.key("requeue"), false)
+            .await
     }
 
     /// Creates a job of a paused type: queued, but held in `<ns>:held:<type>` instead of the requeue
@@ -200,38 +201,33 @@ impl Store {
         spec: &JobSpec,
         job_type: &str,
     ) -> Result<Dependent, StoreError> {
-        self.create_waiting(spec, &self.held_key(job_type)).await
+        self.create_waiting(spec, &self.held_key(job_type), true)
+            .await
     }
 
-    /// Moves the jobs held for `job_type` into the requeue outbox, which every sweep publishes; how
-    /// many.
+    /// Moves the jobs held for `job_type` into their queues' claim orders and the requeue outbox,
+    /// which every sweep publishes (see `lua/release_held.lua`); how many.
     pub async fn release_held(&self, job_type: &str) -> Result<u64, StoreError> {
-        let held = self.held_key(job_type);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SCARD")
-            .arg(&held)
-            .cmd("SUNIONSTORE")
-            .arg(self.ns.key("requeue"))
-            .arg(self.ns.key("requeue"))
-            .arg(&held)
-            .ignore()
-            .cmd("DEL")
-            .arg(&held)
-            .ignore();
-        self.call(|mut conn| async move {
-            let (moved,): (u64,) = pipe.query_async(&mut conn).await?;
-            Ok(moved)
-        })
-        .await
+        let mut invocation = self.scripts.release_held.key(self.held_key(job_type));
+        invocation
+            .key(self.ns.key("requeue"))
+            .arg(self.ns.key("job:"));
+        self.call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
+            .await
     }
 
     fn held_key(&self, job_type: &str) -> String {
         self.ns.key(&format!("held:{job_type}"))
     }
 
-    /// Creates a job through `create_dependent.lua`; one that can run at once goes into `outbox`.
-    async fn create_waiting(&self, spec: &JobSpec, outbox: &str) -> Result<Dependent, StoreError> {
+    /// Creates a job through `create_dependent.lua`; one that can run at once goes into `outbox`, and
+    /// is marked `held` (kept out of the claim order) when `held`.
+    async fn create_waiting(
+        &self,
+        spec: &JobSpec,
+        outbox: &str,
+        held: bool,
+    ) -> Result<Dependent, StoreError> {
         let limit = self.link.limit;
         self.call_by_deadline(|mut conn, deadline| async move {
             let mut invocation = self.scripts.create_dependent.key(self.ns.key("job-id"));
@@ -244,6 +240,9 @@ impl Store {
                 invocation.arg(parent.as_str());
             }
             invocation.arg("created").arg(now_ms().to_string());
+            if held {
+                invocation.arg("held").arg("1");
+            }
             for (field, value) in spec.to_fields() {
                 invocation.arg(field).arg(value);
             }

@@ -12,18 +12,22 @@
 //! - `<ns>:dead-lettered`: how many messages workers sent to the dead-letter queue;
 //! - `<ns>:children:<id>`: the jobs that wait on job `<id>` (see `lua/deps.lua`);
 //! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
+//! - `<ns>:prio:<queue>`: a queue's claim order, its claimable jobs best first (see `lua/index.lua`
+//!   and `lua/claim.lua`);
+//! - `<ns>:held:<type>`: a paused job type's jobs, queued but not published (see `jobs.rs`);
 //! - `<ns>:load`: the load history, a record per minute (see `load.rs`), and `<ns>:load-turn:<slot>`;
 //! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`);
 //! - `<ns>:log:<id>`, `<ns>:log:<id>:stdout`, `:stdout:tail`, `:stderr`, `:stderr:tail`: a job's output,
 //!   its head and its tail kept up to `HOPPER_LOG_CAP` per stream (see `logs.rs`).
 //!
 //! The store is one type, [`Store`], its operations grouped by concern: the connection and its time
-//! limits (`link.rs`), jobs (`jobs.rs`), attempts at running them (`attempts.rs`), workers and the
-//! sweep lock (`workers.rs`), the known queues (`queues.rs`), re-queued jobs awaiting their submit
-//! (`requeue.rs`), listing and counting from the indexes (`listing.rs`), jobs' stdout and stderr
+//! limits (`link.rs`), jobs (`jobs.rs`), claims (`claims.rs`) and the ends of attempts at running
+//! them (`attempts.rs`), workers and the sweep lock (`workers.rs`), the known queues (`queues.rs`),
+//! re-queued jobs awaiting their submit (`requeue.rs`), listing and counting from the indexes (`listing.rs`), jobs' stdout and stderr
 //! (`logs.rs`), and what is read of the Redis server itself (`server.rs`).
 
 mod attempts;
+mod claims;
 mod confirmer;
 mod idempotency;
 mod jobs;
@@ -77,6 +81,7 @@ struct Scripts {
     retry: Script,
     create_dependent: Script,
     pause: Script,
+    release_held: Script,
     logs: LogScripts,
 }
 
@@ -125,6 +130,8 @@ pub struct Holder {
     /// How many times it was suspended or resumed: a worker applies a suspend or resume (from a
     /// command, or read here) only if it is newer than the last it applied.
     pub pauses: u64,
+    /// The token of the claim that started its current attempt.
+    pub claim: Option<String>,
 }
 
 /// A job back in `queued` that needs its submit message published (again).
@@ -212,6 +219,7 @@ impl Store {
             retry: with_deps(include_str!("lua/retry.lua")),
             create_dependent: indexed(include_str!("lua/create_dependent.lua")),
             pause: indexed(include_str!("lua/pause.lua")),
+            release_held: indexed(include_str!("lua/release_held.lua")),
             list: Script::new(include_str!("lua/list.lua")),
             prune: Script::new(include_str!("lua/prune.lua")),
             withdraw: Script::new(include_str!("lua/withdraw.lua")),

@@ -1,5 +1,6 @@
 //! Checks that the job indexes agree with the job hashes: every job is in exactly the state index of
-//! its state in each of its groups, and every index entry names a job in that state.
+//! its state in each of its groups, and every index entry names a job in that state; each queue's claim
+//! order holds exactly its queued jobs that are not held, scored by their priority.
 
 use std::collections::BTreeMap;
 
@@ -32,26 +33,36 @@ impl TestEnv {
             .await
             .expect("KEYS");
         let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut claim_orders: BTreeMap<String, Vec<(String, i32)>> = BTreeMap::new();
         for key in keys {
             let id = key.rsplit(':').next().expect("id").to_owned();
-            let (state, queues, labels, provisional): (
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-            ) = redis::cmd("HMGET")
-                .arg(&key)
-                .arg("state")
-                .arg("queues")
-                .arg("labels")
-                .arg("provisional")
-                .query_async(&mut conn)
-                .await
-                .expect("HMGET");
+            let (state, queues, labels, provisional, held, priority, job_type): Fields =
+                redis::cmd("HMGET")
+                    .arg(&key)
+                    .arg("state")
+                    .arg("queues")
+                    .arg("labels")
+                    .arg("provisional")
+                    .arg("held")
+                    .arg("priority")
+                    .arg("type")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("HMGET");
             if provisional.is_some() {
                 continue;
             }
             let state = state.expect("a job has a state");
+            if state == "queued" && held.is_none() {
+                let member = format!("{id:0>20}");
+                let score = priority.unwrap_or(hopper_common::JobSpec::DEFAULT_PRIORITY);
+                for queue in queues.as_deref().unwrap_or_default().split(',') {
+                    claim_orders
+                        .entry(format!("{ns}:prio:{queue}"))
+                        .or_default()
+                        .push((member.clone(), score));
+                }
+            }
             let mut groups = vec!["all".to_owned()];
             groups.extend(
                 queues
@@ -64,6 +75,7 @@ impl TestEnv {
                 .map(|l| serde_json::from_str(&l).expect("labels JSON"))
                 .unwrap_or_default();
             groups.extend(labels.iter().map(|(k, v)| format!("label:{k}={v}")));
+            groups.extend(job_type.map(|t| format!("type:{t}")));
             for group in groups {
                 for other in STATES {
                     let index = format!("{ns}:idx:{group}:{other}");
@@ -109,5 +121,45 @@ impl TestEnv {
                 "index {index} holds other jobs than it should"
             );
         }
+        let orders: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{ns}:prio:*"))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        for order in orders {
+            let members: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(&order)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut conn)
+                .await
+                .expect("ZRANGE");
+            let members: Vec<(String, i32)> = members
+                .into_iter()
+                .map(|(member, score)| (member, score as i32))
+                .collect();
+            let mut wanted = claim_orders.remove(&order).unwrap_or_default();
+            wanted.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            assert_eq!(
+                members, wanted,
+                "claim order {order} is not its queued jobs by priority"
+            );
+        }
+        assert!(
+            claim_orders.is_empty(),
+            "queued jobs missing from their claim orders: {claim_orders:?}"
+        );
     }
 }
+
+/// A job's fields the checks read: state, queues, labels, provisional, held, priority, type.
+type Fields = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+);

@@ -225,7 +225,8 @@ async fn a_program_by_path_runs_only_inside_the_script_directories() {
 }
 
 /// A paused type's jobs are taken and wait, queued and unpublished, however long; once an API node runs
-/// with the type resumed, they are published and run.
+/// with the type resumed, they are published and run. Other jobs of their queue run meanwhile and do
+/// not start them.
 #[tokio::test]
 async fn a_paused_types_jobs_wait_until_it_is_resumed() {
     let env = TestEnv::new();
@@ -245,11 +246,20 @@ async fn a_paused_types_jobs_wait_until_it_is_resumed() {
         env.queue_counts(&queue).await.map(|(ready, _)| ready),
         Some(0)
     );
+    // Another job of the same queue runs meanwhile: its message claims the best claimable job of the
+    // queue, which must not be the held one.
+    let other = native
+        .submit(&native.job("analyze.php", &[], &["default"]))
+        .await;
+    native
+        .until_state(other["id"].as_str().expect("id"), &["succeeded"])
+        .await;
     assert_eq!(
         native.get(&id).await.body["state"],
         "queued",
         "it ran while its type was paused"
     );
+    env.check_indexes().await;
 
     let resumed = env.path("resumed.toml");
     std::fs::write(&resumed, paused.replace("paused = true", "paused = false"))

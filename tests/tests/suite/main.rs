@@ -23,6 +23,7 @@ mod logs;
 mod metrics;
 mod native;
 mod native_client;
+mod priority;
 mod prometheus;
 mod provisional;
 mod recovery;

@@ -11,7 +11,7 @@ use crate::helpers::{TOKEN, TestEnv, eventually};
 use crate::prometheus::{Metrics, scrape};
 
 /// Where a test's worker serves its own metrics: it writes the address into its heartbeat.
-async fn worker_metrics_url(env: &TestEnv, worker: &str) -> String {
+pub(crate) async fn worker_metrics_url(env: &TestEnv, worker: &str) -> String {
     let workers = env.store.live_workers().await.expect("Redis");
     let about = &workers
         .iter()

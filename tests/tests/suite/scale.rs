@@ -10,15 +10,16 @@ use crate::helpers::{TestEnv, eventually, rabbitmq_rows};
 
 /// One line of record.php's runs.log.
 #[derive(Debug, Clone)]
-struct Run {
-    job: String,
-    worker: String,
-    threads: u32,
-    start: u128,
-    end: u128,
+pub(crate) struct Run {
+    pub(crate) job: String,
+    pub(crate) worker: String,
+    pub(crate) threads: u32,
+    pub(crate) start: u128,
+    pub(crate) end: u128,
 }
 
-fn runs(env: &TestEnv) -> Vec<Run> {
+/// The runs record.php wrote, in the order they ended.
+pub(crate) fn runs(env: &TestEnv) -> Vec<Run> {
     let text = std::fs::read_to_string(env.path("runs.log")).unwrap_or_default();
     text.lines()
         .map(|line| {

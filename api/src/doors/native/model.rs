@@ -62,8 +62,8 @@ pub(crate) struct NewJob {
     #[serde(default)]
     #[schema(example = json!(["41", "42"]))]
     pub after: Vec<String>,
-    /// Lower runs first (-99999 to 99999; default 100, or the type's). Stored and shown; ordering by it
-    /// is not built yet.
+    /// Lower runs first (-99999 to 99999; default 100, or the type's): when a slot frees, the queue's
+    /// job with the lowest number starts, the oldest among equals.
     pub priority: Option<i64>,
 }
 

@@ -3,7 +3,8 @@
 -- job is born `blocked` if a parent failed, was canceled or is blocked; `pending` if some parent has not
 -- succeeded yet; `queued` (and put into the requeue outbox for its submit) otherwise.
 -- KEYS: the id counter, the set a job that can run at once goes into: the requeue outbox, or the set
---   that holds a paused job type's jobs (`<ns>:held:<type>`, with no parents).
+--   that holds a paused job type's jobs (`<ns>:held:<type>`, with no parents; their fields include
+--   `held`, which keeps them out of the claim order until release_held.lua takes it away).
 -- ARGV: job key prefix (`<ns>:job:`), deadline (ms of Redis's clock), number of parents n, the n parent
 --   ids, then field, value pairs.
 -- Returns {'unknown', parent id}, false past the deadline, or {id, state}.
@@ -38,6 +39,10 @@ local id = redis.call('INCR', KEYS[1])
 local key = job_prefix .. id
 redis.call('HSET', key, 'id', id, unpack(ARGV, 4 + n))
 redis.call('HSET', key, 'state', state, 'waiting', waiting, 'blockers', blockers)
+if state ~= 'queued' then
+  -- Only a job that could run now is held; one that waits is released by its parents (deps.lua).
+  redis.call('HDEL', key, 'held')
+end
 for i = 1, n do
   redis.call('SADD', prefix .. 'children:' .. ARGV[3 + i], id)
 end
