@@ -37,7 +37,7 @@ pub use outage::Outage;
 pub use publisher::Publisher;
 pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
-pub use spec::JobSpec;
+pub use spec::{JobSpec, ProcessSetup};
 pub use store::{
     CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery,
     LogBudget, LogPiece, LogSlice, LogStream, Page, PauseOutcome,

@@ -38,6 +38,25 @@ pub struct JobSpec {
     /// Lower runs first; `None` is the default, [`JobSpec::DEFAULT_PRIORITY`]. Each queue's claim
     /// order is by it (`lua/index.lua`, `lua/claim.lua`).
     pub priority: Option<i32>,
+    /// Whether a run that fails (an exit code other than 0, or a signal) goes back to its queues while
+    /// the job has tries left, as a timeout does. TaskAPI's tasks ask for it.
+    pub retry_failures: bool,
+    /// How the script's process is set up beyond its argv.
+    pub process: ProcessSetup,
+}
+
+/// How a job's process is set up beyond its argv, for front doors whose clients say more than GSvar's
+/// (the TaskAPI's HTCondor submit descriptions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcessSetup {
+    /// Environment variables, in order. Hopper's own (`HOPPER_JOB_ID`, ...) win over them.
+    pub env: Vec<(String, String)>,
+    /// The files stdout and stderr are written to, relative to the working directory (no `..`);
+    /// `None`: the worker's log directory.
+    pub stdout: Option<PathBuf>,
+    pub stderr: Option<PathBuf>,
+    /// Whether the worker makes the working directory (under its roots) when it does not exist.
+    pub make_workdir: bool,
 }
 
 impl JobSpec {
@@ -46,7 +65,7 @@ impl JobSpec {
     pub const DEFAULT_PRIORITY: i32 = 100;
 
     /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    pub(crate) const FIELDS: [&'static str; 13] = [
+    pub(crate) const FIELDS: [&'static str; 18] = [
         "threads",
         "queues",
         "script",
@@ -60,6 +79,11 @@ impl JobSpec {
         "type_version",
         "after",
         "priority",
+        "retry_failures",
+        "env",
+        "stdout_file",
+        "stderr_file",
+        "make_workdir",
     ];
 
     /// The hash fields written when the job is created. Empty optional fields are left out.
@@ -103,6 +127,10 @@ impl JobSpec {
                 serde_json::to_string(&self.labels).unwrap_or_default(),
             ));
         }
+        if self.retry_failures {
+            fields.push(("retry_failures", "1".to_owned()));
+        }
+        self.process.push_fields(&mut fields);
         fields
     }
 
@@ -146,6 +174,40 @@ impl JobSpec {
                 let version = get("type_version").unwrap_or_default();
                 (name.to_owned(), version.to_owned())
             }),
+            retry_failures: get("retry_failures") == Some("1"),
+            process: ProcessSetup::from_fields(&get)?,
+        })
+    }
+}
+
+impl ProcessSetup {
+    fn push_fields(&self, fields: &mut Vec<(&'static str, String)>) {
+        if !self.env.is_empty() {
+            fields.push(("env", serde_json::to_string(&self.env).unwrap_or_default()));
+        }
+        for (field, path) in [("stdout_file", &self.stdout), ("stderr_file", &self.stderr)] {
+            if let Some(path) = path {
+                fields.push((field, path.to_string_lossy().into_owned()));
+            }
+        }
+        if self.make_workdir {
+            fields.push(("make_workdir", "1".to_owned()));
+        }
+    }
+
+    fn from_fields<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, String> {
+        let env = match get("env").filter(|v| !v.is_empty()) {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|_| "env is not a list of name, value pairs")?
+            }
+            None => Vec::new(),
+        };
+        let path = |field: &str| get(field).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Ok(Self {
+            env,
+            stdout: path("stdout_file"),
+            stderr: path("stderr_file"),
+            make_workdir: get("make_workdir") == Some("1"),
         })
     }
 }
@@ -183,6 +245,16 @@ mod tests {
                 JobId::parse("9").expect("id"),
             ],
             priority: Some(-5),
+            retry_failures: true,
+            process: ProcessSetup {
+                env: vec![
+                    ("A".to_owned(), "1 2".to_owned()),
+                    ("B".to_owned(), String::new()),
+                ],
+                stdout: Some("out/job.out".into()),
+                stderr: Some("job.err".into()),
+                make_workdir: true,
+            },
         };
         let fields = spec.to_fields();
         assert!(

@@ -16,6 +16,7 @@ mod metrics;
 mod order;
 mod output;
 mod process_group;
+mod process_setup;
 mod reservation;
 mod runner;
 mod running;

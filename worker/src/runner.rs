@@ -71,6 +71,9 @@ impl Runner {
         logs: &mut Option<LogShipper>,
     ) -> Ending {
         let spec = crate::typed::resolve(job.spec, job.id);
+        if let Err(why) = crate::process_setup::make_workdir(&spec, &self.launcher.work_roots) {
+            return could_not_start(why);
+        }
         let launch = match self.launcher.plan(&spec) {
             Ok(launch) => launch,
             Err(why) => return could_not_start(why),
@@ -89,8 +92,16 @@ impl Runner {
             // Recorded as canceled: the cancel request is already in Redis.
             return could_not_start("canceled before it started".to_owned());
         }
-        let stdout = self.log_dir.join(format!("{}.out", job.id));
-        let stderr = self.log_dir.join(format!("{}.err", job.id));
+        let files = crate::process_setup::output_files(
+            &spec,
+            &launch.working_directory,
+            &self.log_dir,
+            job.id,
+        );
+        let (stdout, stderr) = match files {
+            Ok(files) => files,
+            Err(why) => return could_not_start(why),
+        };
         let mut command = match self.command(&job, &launch, &stdout, &stderr) {
             Ok(command) => command,
             Err(why) => return could_not_start(why),
@@ -214,6 +225,7 @@ impl Runner {
                 command.env_remove(name);
             }
         }
+        crate::process_setup::set_env(&mut command, job.spec);
         command
             .env("HOPPER_JOB_ID", job.id.as_str())
             .env("HOPPER_QUEUE", job.queue.as_str())

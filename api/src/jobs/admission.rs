@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use hopper_common::{JobId, JobSpec, QueueName, check_script_name, excerpt};
+use hopper_common::{JobId, JobSpec, ProcessSetup, QueueName, check_script_name, excerpt};
 
 use super::naming;
 use crate::TriesPolicy;
@@ -43,6 +43,10 @@ pub struct JobRequest {
     pub held: bool,
     /// A job of a type rather than a program: filled by the core ([`super::types`]) before the checks.
     pub typed: Option<TypedRequest>,
+    /// Whether a failed run goes back to the queues while the job has tries left (TaskAPI's tasks).
+    pub retry_failures: bool,
+    /// Environment, output files and whether the working directory is made (see `process.rs`).
+    pub process: ProcessSetup,
 }
 
 /// "A job of type T with these inputs".
@@ -107,6 +111,8 @@ impl Admission {
                 .iter()
                 .filter_map(|id| JobId::parse(id).ok())
                 .collect(),
+            retry_failures: request.retry_failures,
+            process: request.process,
         };
         let after_ok = request.after.iter().try_for_each(|id| {
             JobId::parse(id)
@@ -141,6 +147,7 @@ impl Admission {
                     .map_err(at("script"))
             })
             .and_then(|()| check_arguments(&spec.args).map_err(at("args")))
+            .and_then(|()| super::process::check(&spec.process))
             .and_then(|()| {
                 self.check_working_directory(&request.working_directory)
                     .map_err(at("working_directory"))

@@ -11,6 +11,8 @@ pub const MAX_ARGS: usize = 1024;
 pub const MAX_LABELS: usize = 32;
 /// Most jobs one job may wait on.
 pub const MAX_AFTER: usize = 100;
+/// Most environment variables one job may set.
+pub const MAX_ENV: usize = 256;
 
 /// A request refused for its shape, naming the field at fault. Nothing was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +37,7 @@ pub fn check(request: &JobRequest) -> Result<(), Invalid> {
     bound("args", request.args.len(), MAX_ARGS)?;
     bound("labels", request.labels.len(), MAX_LABELS)?;
     bound("after", request.after.len(), MAX_AFTER)?;
+    bound("env", request.process.env.len(), MAX_ENV)?;
     let inputs = request.typed.as_ref().map_or(0, |t| t.inputs.len());
     bound("inputs", inputs, super::job_types::MAX_INPUTS)
 }

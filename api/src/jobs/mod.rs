@@ -12,6 +12,7 @@ pub mod limits;
 pub mod logs;
 pub mod naming;
 mod pause;
+mod process;
 mod retry;
 mod types;
 mod unavailable;

@@ -109,6 +109,7 @@ impl NewJob {
             program_by_path: true,
             held: false,
             typed,
+            ..JobRequest::default()
         })
     }
 }

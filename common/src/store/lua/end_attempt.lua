@@ -5,7 +5,9 @@
 --   release-if-dead: as release, but only while the owner's heartbeat key (KEYS[4]) is absent: a sweeper
 --                    deciding that a worker is lost and that worker's next heartbeat cannot interleave.
 --   retry-or-fail:   the script was ended for its time limit: as release, but a final failure records
---                    the fields given, as finish does.
+--                    the fields given, as finish does. A job that asks for it (field `retry_failures`,
+--                    TaskAPI's tasks) is ended this way too when its script fails (outcome `exit` or
+--                    `signal`).
 -- A job whose cancel was requested ends canceled in every mode: its client was told it was canceled.
 -- Every ended attempt is appended to the job's `history` (a JSON array), and the job leaves its worker's
 -- set of jobs.
@@ -15,7 +17,7 @@
 -- Returns false (not this worker's running job), {final state, dependents released...} (each released
 -- dependent as id, threads, queues; see deps.lua), or {'queued', threads, queues}.
 local job = redis.call('HMGET', KEYS[1], 'state', 'worker', 'cancel', 'attempts', 'max_tries', 'host',
-  'started', 'history', 'threads', 'queues')
+  'started', 'history', 'threads', 'queues', 'retry_failures')
 -- A suspended job is still its worker's running job (its processes are stopped, not gone).
 local was = job[1]
 if (was ~= 'running' and was ~= 'suspended') or job[2] ~= ARGV[2] then
@@ -24,6 +26,9 @@ if (was ~= 'running' and was ~= 'suspended') or job[2] ~= ARGV[2] then
   return false
 end
 local mode = ARGV[3]
+if mode == 'finish' and job[11] == '1' and (ARGV[5] == 'exit' or ARGV[5] == 'signal') then
+  mode = 'retry-or-fail'
+end
 if mode == 'release-if-dead' and redis.call('EXISTS', KEYS[4]) == 1 then
   return false
 end
