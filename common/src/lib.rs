@@ -5,6 +5,7 @@
 //! [`topology`], so the key layout, the Lua scripts and the queue names each live in one place.
 
 mod amqp_connection;
+mod claim;
 mod command;
 mod config;
 mod error;
@@ -25,13 +26,14 @@ mod text;
 pub mod topology;
 
 pub use amqp_connection::{AmqpConnection, probe, within};
+pub use claim::{Claim, NextClaim};
 pub use command::Command;
 pub use config::{
     ConnectionArgs, LivenessArgs, PathList, TelemetryArgs, parse_duration, parse_or_exit,
     parse_size,
 };
 pub use error::{BrokerError, StoreError};
-pub use job::{Attempt, Claim, Ending, Failure, Job, JobId, JobState, JobStatus, NextClaim};
+pub use job::{Attempt, Ending, Failure, Job, JobId, JobState, JobStatus};
 pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;
@@ -39,8 +41,8 @@ pub use queue_name::{QueueList, QueueName};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::{JobSpec, ProcessSetup};
 pub use store::{
-    CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency, JobQuery,
-    LogBudget, LogPiece, LogSlice, LogStream, Page, PauseOutcome,
+    Alias, CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency,
+    JobQuery, LogBudget, LogPiece, LogSlice, LogStream, Named, Page, PauseOutcome,
     RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};

@@ -47,6 +47,8 @@ pub struct JobRequest {
     pub retry_failures: bool,
     /// Environment, output files and whether the working directory is made (see `process.rs`).
     pub process: ProcessSetup,
+    /// The name its client gives it, for [`super::Jobs::submit_named`].
+    pub alias: Option<super::ClientAlias>,
 }
 
 /// "A job of type T with these inputs".

@@ -23,7 +23,8 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use hopper_common::{
-    BrokerError, CancelOutcome, Job, JobId, JobState, JobStatus, Publisher, QueueName, Store,
+    Alias, BrokerError, CancelOutcome, Job, JobId, JobState, JobStatus, Named, Publisher,
+    QueueName, Store,
 };
 
 pub use admission::{Admission, JobRequest, Refusal, TypedRequest};
@@ -71,6 +72,31 @@ pub enum Submitted {
     },
 }
 
+/// A name a client gives its job in its front door, beside Hopper's id (the TaskAPI's task ids), and
+/// the request as the client sent it, to be shown back.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAlias {
+    pub name: String,
+    pub request: String,
+}
+
+/// How a submit of a named job went (see [`Jobs::submit_named`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamedSubmitted {
+    Queued {
+        id: JobId,
+        queues: Vec<QueueName>,
+    },
+    /// Another job has the name; nothing was written.
+    Taken(JobId),
+}
+
+/// What the shared path of a submit ends in.
+enum Queueing {
+    Done(Submitted),
+    Taken(JobId),
+}
+
 /// Why a submit did nothing.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum NotSubmitted {
@@ -107,6 +133,38 @@ impl Jobs {
         request: JobRequest,
         on_refusal: OnRefusal,
     ) -> Result<Submitted, NotSubmitted> {
+        match self.submit_spawned(request, on_refusal).await? {
+            Queueing::Done(submitted) => Ok(submitted),
+            // Only a request with an alias can find it taken, and this one has none.
+            Queueing::Taken(id) => Err(NotSubmitted::Invalid(Invalid::new(
+                "name",
+                format!("job {id} already has this name"),
+            ))),
+        }
+    }
+
+    /// Submits a job under a name its client chose (`request.alias`), refusing it if another job has
+    /// the name. The name is taken in the same step that records the job, so neither is ever left
+    /// without the other. A refused request writes nothing ([`OnRefusal::Refuse`]).
+    pub async fn submit_named(&self, request: JobRequest) -> Result<NamedSubmitted, NotSubmitted> {
+        match self.submit_spawned(request, OnRefusal::Refuse).await? {
+            Queueing::Done(Submitted::Queued { id, queues }) => {
+                Ok(NamedSubmitted::Queued { id, queues })
+            }
+            // Refuse writes nothing, so no refused job was recorded.
+            Queueing::Done(Submitted::Recorded { field, reason, .. }) => {
+                Err(NotSubmitted::Invalid(Invalid::new(field, reason)))
+            }
+            Queueing::Taken(id) => Ok(NamedSubmitted::Taken(id)),
+        }
+    }
+
+    /// The checks, then the rest of the submit on a task of its own (see [`Jobs::submit`]).
+    async fn submit_spawned(
+        &self,
+        request: JobRequest,
+        on_refusal: OnRefusal,
+    ) -> Result<Queueing, NotSubmitted> {
         limits::check(&request)
             .inspect_err(|_| crate::metrics::job_refused(self.store.namespace(), request.door))
             .map_err(NotSubmitted::Invalid)?;
@@ -128,12 +186,13 @@ impl Jobs {
         &self,
         request: JobRequest,
         on_refusal: OnRefusal,
-    ) -> Result<Submitted, NotSubmitted> {
+    ) -> Result<Queueing, NotSubmitted> {
         // A paused type's job waits in its type's held set (see `dependents.rs`).
         let held_for = match (&request.job_type, request.held) {
             (Some((name, _)), true) => Some(name.clone()),
             _ => None,
         };
+        let alias = request.alias.clone();
         let refusal = match self.admission.admit(request) {
             Ok(spec) => {
                 let unknown = self
@@ -142,7 +201,7 @@ impl Jobs {
                     .await
                     .map_err(Unavailable::store)?;
                 if unknown.is_empty() {
-                    return self.queue(spec, held_for).await;
+                    return self.queue(spec, held_for, alias.as_ref()).await;
                 }
                 Refusal {
                     field: "queues",
@@ -166,11 +225,11 @@ impl Jobs {
                     .map_err(Unavailable::store)?;
                 record_job(&id);
                 tracing::info!(job = %id, reason = %refusal.reason, "submit refused");
-                Ok(Submitted::Recorded {
+                Ok(Queueing::Done(Submitted::Recorded {
                     id,
                     field: refusal.field,
                     reason: refusal.reason,
-                })
+                }))
             }
         }
     }
@@ -180,20 +239,48 @@ impl Jobs {
         &self,
         spec: hopper_common::JobSpec,
         held_for: Option<String>,
-    ) -> Result<Submitted, NotSubmitted> {
+        alias: Option<&ClientAlias>,
+    ) -> Result<Queueing, NotSubmitted> {
         if !spec.after.is_empty() || held_for.is_some() {
-            return self.queue_dependent(spec, held_for).await;
+            if alias.is_some() {
+                let why = "a job named by its client can neither wait on others nor be held";
+                return Err(NotSubmitted::Invalid(Invalid::new("after", why)));
+            }
+            return Ok(Queueing::Done(self.queue_dependent(spec, held_for).await?));
         }
-        Ok(self.queue_now(spec).await?)
+        Ok(self.queue_now(spec, alias).await?)
     }
 
-    async fn queue_now(&self, spec: hopper_common::JobSpec) -> Result<Submitted, Unavailable> {
+    async fn queue_now(
+        &self,
+        spec: hopper_common::JobSpec,
+        alias: Option<&ClientAlias>,
+    ) -> Result<Queueing, Unavailable> {
         // Provisional until its submit is published: a job whose submit this node could not finish is
         // not left looking queued with nothing behind it (see Store::create_provisional).
-        let id = self
-            .store
-            .create_provisional(&spec, self.provisional)
-            .await?;
+        let id = match alias {
+            None => {
+                self.store
+                    .create_provisional(&spec, self.provisional)
+                    .await?
+            }
+            Some(alias) => {
+                let door = spec.labels.get("door").map_or("", String::as_str);
+                let named = Alias {
+                    door,
+                    name: &alias.name,
+                    request: &alias.request,
+                };
+                match self
+                    .store
+                    .create_provisional_named(&spec, self.provisional, &named)
+                    .await?
+                {
+                    Named::Created(id) => id,
+                    Named::Taken(by) => return Ok(Queueing::Taken(by)),
+                }
+            }
+        };
         record_job(&id);
         if let Err(error) = self.publisher.submit(&id, spec.threads, &spec.queues).await {
             // Recorded but not published to every queue: take it back so nothing is left looking
@@ -215,10 +302,10 @@ impl Jobs {
         }
         tracing::info!(job = %id, queues = %QueueName::join(&spec.queues), script = %spec.script, "job queued");
         crate::metrics::job_queued(self.store.namespace(), &spec);
-        Ok(Submitted::Queued {
+        Ok(Queueing::Done(Submitted::Queued {
             id,
             queues: spec.queues,
-        })
+        }))
     }
 
     /// What a status reply needs; `None` for an unknown job.

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, StoreError};
 
-use super::{CancelOutcome, Dependent, PauseOutcome, Requeue, RetryOutcome, Store, now_ms};
+use super::{
+    Alias, CancelOutcome, Dependent, Named, PauseOutcome, Requeue, RetryOutcome, Store, now_ms,
+};
 
 impl Store {
     /// Records a new `queued` job and returns its id.
@@ -34,6 +36,35 @@ impl Store {
             lasting.max(Duration::from_millis(1)),
         )
         .await
+    }
+
+    /// As [`Store::create_provisional`], under a name its client chose in its front door (`alias`):
+    /// the name is taken in the same step, or the job is not created if another job has it. A name
+    /// whose job is gone (never confirmed, or forgotten after its retention) is free again.
+    pub async fn create_provisional_named(
+        &self,
+        spec: &JobSpec,
+        lasting: Duration,
+        alias: &Alias<'_>,
+    ) -> Result<Named, StoreError> {
+        let extra = [
+            ("provisional", "1".to_owned()),
+            ("alias", alias.name.to_owned()),
+            ("client_request", alias.request.to_owned()),
+        ];
+        let keys = [
+            self.alias_key(alias.door, alias.name),
+            self.aliases_key(alias.door),
+        ];
+        let lasting = lasting.max(Duration::from_millis(1));
+        let id = self
+            .insert_with(spec, JobState::Queued, &extra, lasting, &keys)
+            .await?;
+        Ok(if id < 0 {
+            Named::Taken(JobId::from_counter(id.unsigned_abs())?)
+        } else {
+            Named::Created(JobId::from_counter(id.unsigned_abs())?)
+        })
     }
 
     /// Makes a provisional job lasting, once its submit is published. `false` if it is gone: it lasted
@@ -66,9 +97,27 @@ impl Store {
         extra: &[(&str, String)],
         expires_in: Duration,
     ) -> Result<JobId, StoreError> {
+        let id = self
+            .insert_with(spec, state, extra, expires_in, &[])
+            .await?;
+        JobId::from_counter(id.unsigned_abs())
+    }
+
+    /// Runs `create.lua` with `more_keys` after the counter; its answer (see the script).
+    async fn insert_with(
+        &self,
+        spec: &JobSpec,
+        state: JobState,
+        extra: &[(&str, String)],
+        expires_in: Duration,
+        more_keys: &[String],
+    ) -> Result<i64, StoreError> {
         let limit = self.link.limit;
         self.call_by_deadline(|mut conn, deadline| async move {
             let mut invocation = self.scripts.create.key(self.ns.key("job-id"));
+            for key in more_keys {
+                invocation.key(key);
+            }
             invocation
                 .arg(self.ns.key("job:"))
                 .arg(expires_in.as_millis() as u64)
@@ -80,9 +129,9 @@ impl Store {
             for (field, value) in fields.iter().chain(&spec.to_fields()).chain(extra) {
                 invocation.arg(*field).arg(value);
             }
-            let id: Option<u64> = invocation.invoke_async(&mut conn).await?;
+            let id: Option<i64> = invocation.invoke_async(&mut conn).await?;
             // None: Redis ran it only after the deadline, when this caller had given up.
-            JobId::from_counter(id.ok_or(StoreError::Timeout(limit))?)
+            id.ok_or(StoreError::Timeout(limit))
         })
         .await
     }

@@ -14,6 +14,8 @@
 //! - `<ns>:idx:*`: the indexes that list and count jobs without a scan (see `lua/index.lua`);
 //! - `<ns>:prio:<queue>`: a queue's claim order, its claimable jobs best first (see `lua/index.lua`
 //!   and `lua/claim.lua`);
+//! - `<ns>:alias:<door>:<name>`, `<ns>:aliases:<door>`: names clients gave their jobs in doors whose
+//!   clients choose ids (see `aliases.rs`);
 //! - `<ns>:held:<type>`: a paused job type's jobs, queued but not published (see `jobs.rs`);
 //! - `<ns>:load`: the load history, a record per minute (see `load.rs`), and `<ns>:load-turn:<slot>`;
 //! - `<ns>:idempotency:<digest>`: what a submit with an `Idempotency-Key` made (see `idempotency.rs`);
@@ -26,6 +28,7 @@
 //! re-queued jobs awaiting their submit (`requeue.rs`), listing and counting from the indexes (`listing.rs`), jobs' stdout and stderr
 //! (`logs.rs`), and what is read of the Redis server itself (`server.rs`).
 
+mod aliases;
 mod attempts;
 mod claims;
 mod confirmer;
@@ -47,6 +50,7 @@ use redis::{Client, Script};
 
 use crate::{JobId, JobState, Namespace, QueueName, StoreError};
 
+pub use aliases::{Alias, Named};
 pub use idempotency::Idempotency;
 pub use listing::{Group, JobQuery, Page};
 pub use logs::{LogBudget, LogPiece, LogSlice, LogStream};

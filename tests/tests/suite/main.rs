@@ -5,6 +5,7 @@
 // A test binary has no public API; `pub` here only shares helpers between its modules.
 #![allow(unreachable_pub)]
 
+mod aliases;
 mod api_client;
 mod broker;
 mod cancel;
