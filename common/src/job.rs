@@ -220,6 +220,8 @@ pub struct Job {
     pub created_ms: u64,
     pub started_ms: Option<u64>,
     pub ended_ms: Option<u64>,
+    /// When its state last changed (Unix ms), as Redis's clock read it.
+    pub changed_ms: Option<u64>,
     pub failure: Option<Failure>,
     /// The script's exit code, once it exited (0 for a job that succeeded).
     pub exit_code: Option<i32>,
@@ -337,6 +339,7 @@ impl Job {
             created_ms: number("created").unwrap_or(0),
             started_ms: number("started"),
             ended_ms: number("ended"),
+            changed_ms: number("changed"),
             exit_code: hash.get("exit_code").and_then(|code| code.parse().ok()),
             attempts: number("attempts").unwrap_or(0) as u32,
             history: match hash.get("history") {

@@ -23,8 +23,19 @@ pub enum Retried {
 
 impl Jobs {
     pub async fn retry(&self, id: &JobId) -> Result<Retried, Unavailable> {
+        self.retry_with(id, false, None).await
+    }
+
+    /// As [`Jobs::retry`]; with `rerun`, a job that succeeded runs again too (unless others wait on
+    /// it), and with `tries`, the job gets that many tries.
+    pub async fn retry_with(
+        &self,
+        id: &JobId,
+        rerun: bool,
+        tries: Option<u32>,
+    ) -> Result<Retried, Unavailable> {
         record_job(id);
-        Ok(match self.store.retry(id).await? {
+        Ok(match self.store.retry_with(id, rerun, tries).await? {
             RetryOutcome::Missing => Retried::Missing,
             RetryOutcome::Rejected => Retried::Rejected,
             RetryOutcome::NotEnded(state) => Retried::NotEnded(state),
@@ -42,5 +53,16 @@ impl Jobs {
                 }
             }
         })
+    }
+
+    /// Gives a job that has not ended `left` more tries than it has had; its state, `None` for an
+    /// unknown job. An ended job is not changed.
+    pub async fn set_tries_left(
+        &self,
+        id: &JobId,
+        left: u32,
+    ) -> Result<Option<JobState>, Unavailable> {
+        record_job(id);
+        Ok(self.store.set_tries_left(id, left).await?)
     }
 }

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use crate::{Failure, Job, JobId, JobSpec, JobState, JobStatus, StoreError};
 
-use super::{
-    Alias, CancelOutcome, Dependent, Named, PauseOutcome, Requeue, RetryOutcome, Store, now_ms,
-};
+use super::{Alias, CancelOutcome, Dependent, Named, PauseOutcome, Store, now_ms};
 
 impl Store {
     /// Records a new `queued` job and returns its id.
@@ -195,41 +193,6 @@ impl Store {
                 .ok_or_else(corrupt),
             None => Err(corrupt()),
         }
-    }
-}
-
-impl Store {
-    /// Puts a failed or canceled job back to `queued` with a fresh set of tries (see `lua/retry.lua`).
-    pub async fn retry(&self, id: &JobId) -> Result<RetryOutcome, StoreError> {
-        let mut invocation = self.scripts.retry.key(self.job_key(id));
-        invocation.key(self.ns.key("requeue")).arg(id.as_str());
-        let reply: Vec<String> = self
-            .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
-            .await?;
-        let corrupt =
-            || StoreError::Corrupt(format!("retry of job {id} returned an unknown answer"));
-        let mut reply = reply.into_iter();
-        Ok(match reply.next().as_deref() {
-            Some("missing") => RetryOutcome::Missing,
-            Some("rejected") => RetryOutcome::Rejected,
-            Some("retried") => {
-                let threads = reply.next().and_then(|t| t.parse().ok()).unwrap_or(1);
-                let queues = crate::spec::parse_queue_list(&reply.next().unwrap_or_default());
-                RetryOutcome::Queued(Requeue {
-                    id: id.clone(),
-                    threads,
-                    queues,
-                })
-            }
-            Some("waiting") => RetryOutcome::Waiting(
-                reply
-                    .next()
-                    .and_then(|s| JobState::parse(&s))
-                    .ok_or_else(corrupt)?,
-            ),
-            Some(state) => RetryOutcome::NotEnded(JobState::parse(state).ok_or_else(corrupt)?),
-            None => return Err(corrupt()),
-        })
     }
 }
 

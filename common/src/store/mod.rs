@@ -40,6 +40,7 @@ mod load;
 mod logs;
 mod queues;
 mod requeue;
+mod retries;
 mod server;
 mod workers;
 

@@ -67,9 +67,12 @@ local function prio_leave(job_key, id)
   redis.call('HDEL', job_key, 'held')
 end
 
--- Moves job `id` from state `from` to state `to` in every index (`from` nil: it was not indexed yet).
+-- Moves job `id` from state `from` to state `to` in every index (`from` nil: it was not indexed yet),
+-- and stamps the job with when its state last changed (`changed`, ms of Redis's clock).
 local function reindex(job_key, id, from, to)
   local prefix = hopper_prefix(job_key)
+  local now = redis.call('TIME')
+  redis.call('HSET', job_key, 'changed', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
   if from == 'queued' then
     prio_leave(job_key, id)
   end

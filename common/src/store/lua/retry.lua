@@ -3,15 +3,23 @@
 -- (every sweep publishes what that set holds). Only the first of any number of retries asked at once
 -- finds the job ended, so a job is retried once per ask that found it ended. A job refused at submit
 -- (reason `rejected`) never passed its checks and is not retried.
--- KEYS: job, the requeue set. ARGV: job id.
+-- With ARGV[2] = 'rerun', a job that succeeded is run again too (the TaskAPI's "state 0" on a
+-- completed task), unless others wait on it: they ran on its success, and rerunning it would not
+-- undo that. ARGV[3], when not '', is the job's new number of tries.
+-- KEYS: job, the requeue set. ARGV: job id, '' or 'rerun', '' or tries.
 -- Returns {'missing'}, {'rejected'}, {state} when not retried, {'waiting', pending or blocked} for a
 -- dependent job that waits on its parents again, or {'retried', threads, queues}.
 local f = redis.call('HMGET', KEYS[1], 'state', 'threads', 'queues', 'reason', 'waiting', 'blockers')
 if not f[1] then
   return {'missing'}
 end
-if f[1] ~= 'failed' and f[1] ~= 'canceled' then
+local rerun = f[1] == 'succeeded' and ARGV[2] == 'rerun'
+  and redis.call('EXISTS', hopper_prefix(KEYS[1]) .. 'children:' .. ARGV[1]) == 0
+if f[1] ~= 'failed' and f[1] ~= 'canceled' and not rerun then
   return {f[1]}
+end
+if ARGV[3] and ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'max_tries', ARGV[3])
 end
 if f[4] == 'rejected' then
   return {'rejected'}
