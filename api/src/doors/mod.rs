@@ -3,6 +3,7 @@
 
 pub(crate) mod gsvar;
 pub(crate) mod native;
+pub(crate) mod taskapi;
 
 use axum::extract::Request;
 use axum::middleware::Next;
