@@ -74,6 +74,14 @@ pub struct ApiConfig {
     #[arg(long, env = "HOPPER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Comma-separated front doors that let requests without a token in, with role `submit`. Only
+    /// `taskapi` may be opened: the original TaskAPI has no authentication, so its clients send none.
+    #[arg(long, env = "HOPPER_OPEN_DOORS", value_parser = parse_open_doors)]
+    pub open_doors: Option<OpenDoors>,
+
+    #[command(flatten)]
+    pub taskapi: crate::doors::taskapi::TaskApiArgs,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
@@ -98,4 +106,26 @@ impl ApiConfig {
             )?;
         Tokens::parse(raw).map_err(|why| format!("bad setting HOPPER_TOKENS (--tokens): {why}"))
     }
+}
+
+/// The doors opened to requests without a token (`HOPPER_OPEN_DOORS`).
+#[derive(Debug, Clone, Default)]
+pub struct OpenDoors {
+    pub taskapi: bool,
+}
+
+fn parse_open_doors(value: &str) -> Result<OpenDoors, String> {
+    let mut doors = OpenDoors::default();
+    for door in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match door {
+            "taskapi" => doors.taskapi = true,
+            other => {
+                return Err(format!(
+                    "'{other}' cannot be opened: only 'taskapi' takes requests without a token \
+                     (GSvar's and Hopper's own API always need one)"
+                ));
+            }
+        }
+    }
+    Ok(doors)
 }

@@ -23,7 +23,8 @@ use axum::{Json, Router};
 use hopper_common::HashEncoding;
 use serde_json::json;
 
-pub use config::ApiConfig;
+pub use config::{ApiConfig, OpenDoors};
+pub use doors::taskapi::TaskApiArgs;
 pub use jobs::{Admission, JobRequest, Refusal};
 pub use readiness::{Checked, Readiness};
 pub use serve::{run, serve};
@@ -73,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::serve))
-        .merge(doors::native::router())
+        .merge(doors::documented())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
@@ -90,9 +91,13 @@ pub fn app(state: AppState) -> Router {
 /// and GSvar's JSON elsewhere, saying where the front doors are, so that a GSvar configured with a
 /// wrong `qe_api_base_url` logs something a person can act on.
 async fn not_found(uri: Uri) -> Response {
-    if doors::door_of(uri.path()) == "native" {
-        return doors::native::Problem::not_found(format!("no such endpoint: {}", uri.path()))
-            .into_response();
+    match doors::door_of(uri.path()) {
+        "native" => {
+            return doors::native::Problem::not_found(format!("no such endpoint: {}", uri.path()))
+                .into_response();
+        }
+        "taskapi" => return doors::taskapi::no_such_path().into_response(),
+        _ => {}
     }
     let result =
         "no such endpoint: GSvar's qe_api_base_url should point at http://<host>:<port>/qe";
@@ -104,6 +109,13 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    if doors::door_of(uri.path()) == "taskapi" {
+        return doors::taskapi::Refusal::Http(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed".to_owned(),
+        )
+        .into_response();
+    }
     if doors::door_of(uri.path()) == "native" {
         return doors::native::Problem::method_not_allowed(format!(
             "{method} is not allowed on {}; see /openapi.json",

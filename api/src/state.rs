@@ -23,6 +23,8 @@ pub struct AppState {
     pub(crate) shutting_down: CancellationToken,
     /// The last reading of queues and workers behind `/metrics`.
     pub(crate) fleet: Arc<crate::metrics::Fleet>,
+    /// The TaskAPI door's settings.
+    pub(crate) taskapi: Arc<crate::doors::taskapi::Settings>,
 }
 
 impl AppState {
@@ -77,6 +79,13 @@ impl AppState {
             check_interval: connection.check_interval,
             shutting_down: CancellationToken::new(),
             fleet: Arc::default(),
+            taskapi: Arc::new(crate::doors::taskapi::Settings::new(
+                &config.taskapi,
+                config
+                    .open_doors
+                    .as_ref()
+                    .is_some_and(|doors| doors.taskapi),
+            )),
         })
     }
 }

@@ -5,10 +5,23 @@ pub(crate) mod gsvar;
 pub(crate) mod native;
 pub(crate) mod taskapi;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::AppState;
+
+/// The routes of the doors described by OpenAPI (Hopper's own API and the TaskAPI), with their one
+/// document at `/openapi.json`, browsable at `/docs`.
+pub(crate) fn documented() -> Router<AppState> {
+    let router = OpenApiRouter::with_openapi(native::api_doc());
+    let (router, api) = taskapi::routes(native::routes(router)).split_for_parts();
+    router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+}
 
 /// The front door a path belongs to, for logs and metrics.
 pub(crate) fn door_of(path: &str) -> &'static str {
@@ -16,6 +29,7 @@ pub(crate) fn door_of(path: &str) -> &'static str {
         "/" | "/qe" | "/qe/" => "gsvar",
         "/healthz" | "/readyz" | "/metrics" | "/openapi.json" => "operations",
         _ if path.starts_with("/api/v1/") || path == "/api/v1" => "native",
+        _ if path.starts_with("/api/") || path == "/api" => "taskapi",
         _ if path.starts_with("/docs") => "operations",
         _ => "none",
     }

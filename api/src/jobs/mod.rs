@@ -4,6 +4,7 @@
 //! failed publish, the cancel for a worker that is gone, and "log the cause once, answer 503".
 
 mod admission;
+mod aliases;
 mod dependents;
 mod finding;
 pub mod job_types;

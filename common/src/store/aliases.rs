@@ -8,7 +8,9 @@
 //! without its name. A name whose job is gone (never confirmed, or forgotten after its retention) is
 //! free: readers skip it, and the next job to take it replaces it.
 
-use crate::{JobId, StoreError};
+use std::collections::HashMap;
+
+use crate::{Job, JobId, StoreError};
 
 use super::Store;
 
@@ -91,5 +93,33 @@ impl Store {
             .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;
         Ok(freed == 1)
+    }
+
+    /// The named jobs of `door`, oldest first, each with its name; names whose jobs are gone are freed
+    /// on the way. One `ZRANGE`, then one pipeline of `HGETALL`s.
+    pub async fn named_jobs(&self, door: &str) -> Result<Vec<(String, Job)>, StoreError> {
+        let names = self.names(door).await?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (_, id) in &names {
+            pipe.cmd("HGETALL").arg(self.job_key(id));
+        }
+        let hashes: Vec<HashMap<String, String>> = self
+            .call(|mut conn| {
+                let pipe = pipe.clone();
+                async move { Ok(pipe.query_async(&mut conn).await?) }
+            })
+            .await?;
+        let mut jobs = Vec::with_capacity(names.len());
+        for ((name, id), hash) in names.into_iter().zip(hashes) {
+            if hash.is_empty() {
+                self.forget_name(door, &name, &id).await?;
+            } else {
+                jobs.push((name, Job::from_hash(id, hash)?));
+            }
+        }
+        Ok(jobs)
     }
 }

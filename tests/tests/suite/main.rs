@@ -31,3 +31,5 @@ mod recovery;
 mod refusals;
 mod scale;
 mod store;
+mod taskapi;
+mod taskapi_client;

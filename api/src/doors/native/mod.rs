@@ -12,12 +12,10 @@ mod logs;
 mod model;
 mod problem;
 
-use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
 
@@ -56,9 +54,14 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The native API's routes, `/openapi.json` and `/docs`.
-pub(crate) fn router() -> Router<AppState> {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The native API's OpenAPI document, before its paths are added.
+pub(crate) fn api_doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Adds the native API's routes to the node's OpenAPI router.
+pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
         .routes(routes!(jobs::submit, listing::list))
         .routes(routes!(listing::counts))
         .routes(routes!(jobs::retry))
@@ -70,6 +73,4 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(load::load))
         .routes(routes!(jobs::get, jobs::cancel))
         .routes(routes!(logs::logs))
-        .split_for_parts();
-    router.merge(SwaggerUi::new("/docs").url("/openapi.json", api))
 }

@@ -18,10 +18,9 @@ mod environment;
 mod numbers;
 mod syntax;
 
-pub(crate) use arguments::{ArgumentsError, parse_arguments};
-pub(crate) use environment::{EnvironmentError, parse_environment};
-pub(crate) use numbers::{MAX_REQUEST_CPUS, NumberError, parse_max_runtime, parse_request_cpus};
-pub(crate) use syntax::SyntaxError;
+pub(crate) use arguments::parse_arguments;
+pub(crate) use environment::parse_environment;
+pub(crate) use numbers::{parse_max_runtime, parse_request_cpus};
 
 /// The most characters of a client's text an error repeats, so that a huge value cannot make a huge
 /// message.
