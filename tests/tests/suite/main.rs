@@ -33,3 +33,4 @@ mod scale;
 mod store;
 mod taskapi;
 mod taskapi_client;
+mod taskapi_runs;
