@@ -32,7 +32,12 @@ async fn every_path_answers_as_the_original_does() {
         }))
         .await;
     assert_eq!(created["id"], id);
-    assert_eq!(created["retriesLeft"], 2);
+    // The answer shows the task as it is by then: a worker may have started it already.
+    let fresh = (created["state"].as_i64(), created["retriesLeft"].as_i64());
+    assert!(
+        matches!(fresh, (Some(0), Some(2)) | (Some(1 | 2), Some(1))),
+        "{created}"
+    );
     assert_eq!(created["procId"], 0);
     assert_eq!(
         created["subParams"]["log"], "ignored.log",
