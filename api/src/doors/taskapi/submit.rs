@@ -185,3 +185,57 @@ fn parse<T>(
     let value = params.get(key)?;
     parser(value).map_err(|why| refuse(key, why)).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn settings(expiry: Duration) -> Settings {
+        Settings {
+            root: Some(PathBuf::from("/work/taskroot")),
+            queue: "tasks".to_owned(),
+            expiry,
+            open: true,
+        }
+    }
+
+    fn read_with(params: Value, expiry: Duration) -> JobRequest {
+        let body = json!({"id": "t1", "subParams": params}).to_string();
+        read(body.as_bytes(), &settings(expiry)).expect("valid").1
+    }
+
+    /// The time limit is `+MaxRuntime`, else HOPPER_TASKAPI_EXPIRY, and `0` (or `0s`) means none; the
+    /// working directory defaults to the root's directory for the task, made when it starts; the
+    /// queue defaults to HOPPER_TASKAPI_QUEUE; failed runs are retried.
+    #[test]
+    fn what_subparams_leave_out_comes_from_the_settings() {
+        let minute = Duration::from_secs(60);
+        let plain = read_with(json!({"executable": "/s/a.sh"}), minute);
+        assert_eq!(plain.timeout.as_deref(), Some("1m"));
+        assert_eq!(plain.working_directory, "/work/taskroot/t1");
+        assert!(plain.process.make_workdir && plain.retry_failures);
+        assert_eq!(plain.queues, ["tasks"]);
+        assert_eq!(plain.max_tries, Some(2));
+        let own = read_with(
+            json!({"executable": "/s/a.sh", "+MaxRuntime": "90"}),
+            minute,
+        );
+        assert_eq!(own.timeout.as_deref(), Some("1m 30s"));
+        let none = read_with(json!({"executable": "/s/a.sh", "+MaxRuntime": "0"}), minute);
+        assert_eq!(none.timeout, None);
+        assert_eq!(
+            read_with(json!({"executable": "/s/a.sh"}), Duration::ZERO).timeout,
+            None
+        );
+        let given = read_with(
+            json!({"executable": "/s/a.sh", "initialdir": "/work/p", "output": "/work/p/o.txt", "queue": "q"}),
+            minute,
+        );
+        assert_eq!(given.working_directory, "/work/p");
+        assert!(!given.process.make_workdir);
+        assert_eq!(given.process.stdout, Some(PathBuf::from("o.txt")));
+        assert_eq!(given.queues, ["q"]);
+    }
+}
