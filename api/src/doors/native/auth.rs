@@ -2,7 +2,6 @@
 //! `HOPPER_TOKENS` as every door, with the same roles.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
 
 use super::problem::Problem;
@@ -39,23 +38,12 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(client = %peer, door = "native", reason = why, "request refused");
             Problem::unauthorized(why)
         };
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(refused(
+        match crate::doors::bearer::role(&parts.headers, &state.tokens) {
+            Ok(Some(role)) => Ok(Self { role }),
+            Ok(None) => Err(refused(
                 "missing token: send 'Authorization: Bearer <secret>' with one of HOPPER_TOKENS",
-            ));
-        };
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| refused("the Authorization header must be 'Bearer <secret>'"))?;
-        let role = state
-            .tokens
-            .role_of(secret.trim())
-            .ok_or_else(|| refused("invalid token: it matches none of HOPPER_TOKENS"))?;
-        Ok(Self { role })
+            )),
+            Err(why) => Err(refused(why)),
+        }
     }
 }

@@ -4,8 +4,8 @@
 //! without a token then has role `submit`. A token that is sent must be valid either way.
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 
 use super::error::Refusal;
 use crate::peer::Peer;
@@ -43,27 +43,14 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(client = %peer, door = super::DOOR, reason = why, "request refused");
             Refusal::Http(StatusCode::UNAUTHORIZED, why.to_owned())
         };
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            if state.taskapi.open {
-                return Ok(Self { role: Role::Submit });
-            }
-            return Err(refused(
+        match crate::doors::bearer::role(&parts.headers, &state.tokens) {
+            Ok(Some(role)) => Ok(Self { role }),
+            Ok(None) if state.taskapi.open => Ok(Self { role: Role::Submit }),
+            Ok(None) => Err(refused(
                 "Not authenticated: send 'Authorization: Bearer <secret>' with one of HOPPER_TOKENS \
                  (or open this door to token-less clients with HOPPER_OPEN_DOORS=taskapi)",
-            ));
-        };
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| refused("the Authorization header must be 'Bearer <secret>'"))?;
-        let role = state
-            .tokens
-            .role_of(secret.trim())
-            .ok_or_else(|| refused("invalid token: it matches none of HOPPER_TOKENS"))?;
-        Ok(Self { role })
+            )),
+            Err(why) => Err(refused(why)),
+        }
     }
 }
