@@ -107,6 +107,9 @@ async fn every_path_answers_as_the_original_does() {
         client.get("/api/log/1").await,
         (StatusCode::OK, Value::Null)
     );
+    let (status, answer) = client.get("/api/log/one").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["detail"][0]["loc"], json!(["path", "entry_id"]));
 
     let (status, deleted) = client
         .call(Method::DELETE, &format!("/api/tasks/{id}"), None)

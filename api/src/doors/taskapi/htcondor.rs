@@ -29,19 +29,10 @@ pub(crate) async fn cluster(
     Path(cluster_id): Path<String>,
 ) -> Result<Json<HtcClusterWithTask>, Refusal> {
     caller.may(Role::Read, "read clusters")?;
-    let id = cluster_id
-        .parse::<u64>()
+    let id = int_path("cluster_id", &cluster_id)
         .ok()
         .and_then(|n| JobId::parse(&n.to_string()).ok())
-        .ok_or_else(|| {
-            Refusal::Invalid(vec![super::error::FieldError {
-                loc: vec!["path".into(), "cluster_id".into()],
-                msg: "Input should be a valid integer, unable to parse string as an integer"
-                    .to_owned(),
-                kind: "int_parsing",
-                input: Some(cluster_id.clone().into()),
-            }])
-        })?;
+        .ok_or_else(Refusal::not_found)?;
     let job = state.jobs.get(&id).await?.filter(|job| {
         job.alias.is_some() && job.spec.labels.get("door").map(String::as_str) == Some(super::DOOR)
     });
@@ -109,8 +100,21 @@ pub(crate) async fn post_log(caller: Caller) -> Result<Json<Value>, Refusal> {
 )]
 pub(crate) async fn get_log(
     caller: Caller,
-    Path(_entry_id): Path<i64>,
+    Path(entry_id): Path<String>,
 ) -> Result<Json<Value>, Refusal> {
     caller.may(Role::Read, "read log entries")?;
+    int_path("entry_id", &entry_id)?;
     Ok(Json(Value::Null))
+}
+
+/// A path parameter that FastAPI reads as an integer: one that is not answers 422 in its shape.
+fn int_path(name: &str, raw: &str) -> Result<i64, Refusal> {
+    raw.parse().map_err(|_| {
+        Refusal::Invalid(vec![super::error::FieldError {
+            loc: vec!["path".into(), name.into()],
+            msg: "Input should be a valid integer, unable to parse string as an integer".to_owned(),
+            kind: "int_parsing",
+            input: Some(raw.into()),
+        }])
+    })
 }
