@@ -1,0 +1,5 @@
+//! The Batchelor front door: Batchelor 2.x's JSON API (`/api/json/<method>`), so that its clients work
+//! against Hopper unchanged (docs/batchelor.md).
+
+#[allow(dead_code)]
+mod queue;
