@@ -2,4 +2,6 @@
 //! against Hopper unchanged (docs/batchelor.md).
 
 #[allow(dead_code)]
+mod hostid;
+#[allow(dead_code)]
 mod queue;
