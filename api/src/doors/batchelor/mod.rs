@@ -5,3 +5,5 @@
 mod hostid;
 #[allow(dead_code)]
 mod queue;
+#[allow(dead_code)]
+pub(crate) mod files;
