@@ -1,6 +1,7 @@
 //! The front doors: each maps one public API onto the job core (`crate::jobs`), in its own vocabulary
 //! and error format, and knows nothing of Redis or RabbitMQ.
 
+pub(crate) mod batchelor;
 mod bearer;
 pub(crate) mod gsvar;
 pub(crate) mod native;
