@@ -7,3 +7,7 @@ mod hostid;
 mod queue;
 #[allow(dead_code)]
 pub(crate) mod files;
+#[allow(dead_code)]
+pub(crate) mod php_date;
+#[allow(dead_code)]
+pub(crate) mod php_json;
