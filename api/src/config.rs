@@ -75,12 +75,16 @@ pub struct ApiConfig {
     pub shutdown_grace: Duration,
 
     /// Comma-separated front doors that let requests without a token in, with role `submit`. Only
-    /// `taskapi` may be opened: the original TaskAPI has no authentication, so its clients send none.
+    /// `taskapi` and `batchelor` may be opened: the originals have no authentication, so their clients
+    /// send none.
     #[arg(long, env = "HOPPER_OPEN_DOORS", value_parser = parse_open_doors)]
     pub open_doors: Option<OpenDoors>,
 
     #[command(flatten)]
     pub taskapi: crate::doors::taskapi::TaskApiArgs,
+
+    #[command(flatten)]
+    pub batchelor: crate::doors::batchelor::BatchelorArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -112,6 +116,7 @@ impl ApiConfig {
 #[derive(Debug, Clone, Default)]
 pub struct OpenDoors {
     pub taskapi: bool,
+    pub batchelor: bool,
 }
 
 fn parse_open_doors(value: &str) -> Result<OpenDoors, String> {
@@ -119,10 +124,11 @@ fn parse_open_doors(value: &str) -> Result<OpenDoors, String> {
     for door in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         match door {
             "taskapi" => doors.taskapi = true,
+            "batchelor" => doors.batchelor = true,
             other => {
                 return Err(format!(
-                    "'{other}' cannot be opened: only 'taskapi' takes requests without a token \
-                     (GSvar's and Hopper's own API always need one)"
+                    "'{other}' cannot be opened: only 'taskapi' and 'batchelor' take requests \
+                     without a token (GSvar's and Hopper's own API always need one)"
                 ));
             }
         }

@@ -24,6 +24,7 @@ use hopper_common::HashEncoding;
 use serde_json::json;
 
 pub use config::{ApiConfig, OpenDoors};
+pub use doors::batchelor::BatchelorArgs;
 pub use doors::taskapi::TaskApiArgs;
 pub use jobs::{Admission, JobRequest, Refusal};
 pub use readiness::{Checked, Readiness};
@@ -75,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::serve))
         .merge(doors::documented())
+        .merge(doors::batchelor::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))

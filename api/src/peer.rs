@@ -35,6 +35,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+impl Peer {
+    /// The address of the connection's other end, without its port.
+    pub(crate) fn ip(&self) -> Option<String> {
+        self.address.map(|address| address.ip().to_string())
+    }
+}
+
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.address {

@@ -25,6 +25,8 @@ pub struct AppState {
     pub(crate) fleet: Arc<crate::metrics::Fleet>,
     /// The TaskAPI door's settings.
     pub(crate) taskapi: Arc<crate::doors::taskapi::Settings>,
+    /// The Batchelor door's settings.
+    pub(crate) batchelor: Arc<crate::doors::batchelor::Settings>,
 }
 
 impl AppState {
@@ -71,6 +73,8 @@ impl AppState {
                 + connection.amqp_timeout
                 + Duration::from_secs(5),
         };
+        let open = config.open_doors.clone().unwrap_or_default();
+        let batchelor = crate::doors::batchelor::Settings::new(&config.batchelor, open.batchelor)?;
         Ok(Self {
             jobs,
             tokens: Arc::new(tokens),
@@ -81,11 +85,9 @@ impl AppState {
             fleet: Arc::default(),
             taskapi: Arc::new(crate::doors::taskapi::Settings::new(
                 &config.taskapi,
-                config
-                    .open_doors
-                    .as_ref()
-                    .is_some_and(|doors| doors.taskapi),
+                open.taskapi,
             )),
+            batchelor: Arc::new(batchelor),
         })
     }
 }

@@ -231,6 +231,8 @@ pub struct Job {
     pub cancel_requested: bool,
     /// How many times a worker claimed it.
     pub attempts: u32,
+    /// How many times it was suspended or resumed.
+    pub pauses: u64,
     /// Every attempt that ended, oldest first.
     pub history: Vec<Attempt>,
     /// The name its client gave it in its front door, for doors whose clients choose their jobs' ids
@@ -342,6 +344,7 @@ impl Job {
             changed_ms: number("changed"),
             exit_code: hash.get("exit_code").and_then(|code| code.parse().ok()),
             attempts: number("attempts").unwrap_or(0) as u32,
+            pauses: number("pauses").unwrap_or(0),
             history: match hash.get("history") {
                 Some(json) => {
                     serde_json::from_str(json).map_err(|_| corrupt("history is not JSON"))?

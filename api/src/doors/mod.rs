@@ -31,6 +31,7 @@ pub(crate) fn door_of(path: &str) -> &'static str {
         "/" | "/qe" | "/qe/" => "gsvar",
         "/healthz" | "/readyz" | "/metrics" | "/openapi.json" => "operations",
         _ if path.starts_with("/api/v1/") || path == "/api/v1" => "native",
+        _ if path.starts_with("/api/json/") => "batchelor",
         _ if path.starts_with("/api/") || path == "/api" => "taskapi",
         _ if path.starts_with("/docs") => "operations",
         _ => "none",

@@ -7,6 +7,7 @@
 
 mod aliases;
 mod api_client;
+mod batchelor;
 mod broker;
 mod cancel;
 mod dependencies;
