@@ -15,10 +15,26 @@ program = "upper.sh"
 args = ["${indata}", "${result}"]
 inputs = ["indata", "result"]
 queues = ["default"]
+
+[[type]]
+name = "hold"
+version = "1"
+program = "hold.php"
+args = ["${indata}", "${result}"]
+inputs = ["indata", "result"]
+queues = ["default"]
+
+[[type]]
+name = "fail"
+version = "1"
+program = "analyze.php"
+args = ["-exit", "3", "${indata}", "${result}"]
+inputs = ["indata", "result"]
+queues = ["default"]
 "#;
 
 /// An API node with the Batchelor door open, its jobs under `<work>/batchelor`, dates in Stockholm.
-async fn node(env: &TestEnv) -> Api {
+pub(crate) async fn node(env: &TestEnv, fetch: &str) -> Api {
     let types = env.path("types.toml");
     std::fs::write(&types, TYPES).expect("types file");
     let flags = env
@@ -29,12 +45,13 @@ async fn node(env: &TestEnv) -> Api {
             "--batchelor-root",
             env.path("batchelor").display().to_string(),
         )
-        .set("--timezone", "Europe/Stockholm");
+        .set("--timezone", "Europe/Stockholm")
+        .set("--batchelor-fetch-urls", fetch);
     env.api_with(flags).await
 }
 
 /// Calls `method` with `input` and answers the envelope (the HTTP status is always 200).
-async fn call(api: &Api, method: &str, input: &Value) -> Value {
+pub(crate) async fn call(api: &Api, method: &str, input: &Value) -> Value {
     let response = api
         .client
         .post(format!("{}/api/json/{method}", api.url))
@@ -47,12 +64,12 @@ async fn call(api: &Api, method: &str, input: &Value) -> Value {
     response.json().await.expect("JSON envelope")
 }
 
-fn result(envelope: Value) -> Value {
+pub(crate) fn result(envelope: Value) -> Value {
     assert_eq!(envelope["status"], "success", "{envelope}");
     envelope["result"].clone()
 }
 
-fn failure(envelope: &Value) -> &str {
+pub(crate) fn failure(envelope: &Value) -> &str {
     assert_eq!(envelope["status"], "failure", "{envelope}");
     envelope["message"].as_str().expect("message")
 }
@@ -62,7 +79,7 @@ fn failure(envelope: &Value) -> &str {
 #[tokio::test]
 async fn a_job_is_enqueued_watched_read_and_dequeued() {
     let env = TestEnv::new();
-    let api = node(&env).await;
+    let api = node(&env, "").await;
     let _worker = env.worker("w1", &["default"], 1).await;
     assert_eq!(result(call(&api, "version", &json!({})).await), "2.0");
     let queued = result(
@@ -162,7 +179,7 @@ async fn a_job_is_enqueued_watched_read_and_dequeued() {
 #[tokio::test]
 async fn refusals_answer_as_the_original_does() {
     let env = TestEnv::new();
-    let api = node(&env).await;
+    let api = node(&env, "").await;
     let cases = [
         ("nope", json!({}), "The method nope is missing"),
         ("index", json!({}), "The method name is empty"),

@@ -8,6 +8,7 @@
 mod aliases;
 mod api_client;
 mod batchelor;
+mod batchelor_jobs;
 mod broker;
 mod cancel;
 mod dependencies;
