@@ -182,6 +182,26 @@ async fn refusals_answer_as_the_original_does() {
     let api = node(&env, "").await;
     let cases = [
         ("nope", json!({}), "The method nope is missing"),
+        (
+            "stat",
+            json!({"jobid": "x"}),
+            "The result key is missing in job identity",
+        ),
+        (
+            "dequeue",
+            json!({"jobid": "x", "result": "1"}),
+            "The job x is missing",
+        ),
+        (
+            "fopen",
+            json!({"job": {"jobid": "x", "result": "1"}, "file": "result"}),
+            "The job x is missing",
+        ),
+        (
+            "enqueue",
+            json!({"data": "x", "type": "pipe"}),
+            "Input type pipe (another job's output) is not supported here; send the data itself",
+        ),
         ("index", json!({}), "The method name is empty"),
         (
             "enqueue",
