@@ -124,46 +124,25 @@ async fn queues_are_kept_apart() {
     let env = TestEnv::new();
     let api = node(&env, "").await;
     let queued = result(call(&api, "enqueue", &json!({"data": "x", "type": "data"})).await);
-    let other = api
-        .client
-        .post(format!("{}/api/json/stat", api.url))
-        .header("X-Batchelor-Hostid", "another-queue")
-        .json(&queued["identity"])
-        .send()
-        .await
-        .expect("stat");
-    assert_eq!(other.status(), StatusCode::OK);
-    let other: Value = other.json().await.expect("JSON");
+    let ask = |path: &'static str, hostid: Option<&'static str>, input: Value| {
+        let mut request = api
+            .client
+            .post(format!("{}/api/json/{path}", api.url))
+            .json(&input);
+        if let Some(hostid) = hostid {
+            request = request.header("X-Batchelor-Hostid", hostid);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.expect("JSON")
+        }
+    };
+    let other = ask("stat", Some("another-queue"), queued["identity"].clone()).await;
     assert!(failure(&other).contains("is missing"), "{other}");
-    let by_address: Value = api
-        .client
-        .post(format!("{}/api/json/opendir", api.url))
-        .send()
-        .await
-        .expect("opendir")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(result(by_address), json!([]));
-    let by_param: Value = api
-        .client
-        .post(format!("{}/api/json/opendir?hostid=test-queue", api.url))
-        .send()
-        .await
-        .expect("opendir")
-        .json()
-        .await
-        .expect("JSON");
+    assert_eq!(result(ask("opendir", None, json!({})).await), json!([]));
+    let by_param = ask("opendir?hostid=test-queue", None, json!({})).await;
     assert_eq!(result(by_param), json!([queued["identity"]]));
-    let escaping: Value = api
-        .client
-        .post(format!("{}/api/json/opendir", api.url))
-        .header("X-Batchelor-Hostid", "../elsewhere")
-        .send()
-        .await
-        .expect("opendir")
-        .json()
-        .await
-        .expect("JSON");
+    let escaping = ask("opendir", Some("../elsewhere"), json!({})).await;
     assert!(failure(&escaping).contains("invalid"), "{escaping}");
 }
