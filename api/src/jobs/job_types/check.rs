@@ -14,9 +14,9 @@ use super::{JobType, MAX_INPUTS};
 use crate::jobs::limits::{MAX_ARGS, MAX_QUEUES};
 use hopper_common::template::{self, RESERVED, is_input_name};
 
-const DEFAULT_VERSION: &str = "1.0";
-const MAX_NAME: usize = 64;
-const MAX_VERSION: usize = 32;
+pub(super) const DEFAULT_VERSION: &str = "1.0";
+pub(super) const MAX_NAME: usize = 64;
+pub(super) const MAX_VERSION: usize = 32;
 /// Longest absolute program path: Linux's `PATH_MAX`.
 const MAX_PATH: usize = 4096;
 
@@ -113,7 +113,7 @@ pub(super) fn check(raw: RawType, index: usize, header: usize) -> Result<Placed,
 
 /// A name or version: 1 to `max` of `[A-Za-z0-9_.-]`, safe in logs, URLs and file names. Returns it
 /// with the offset where it is written.
-fn token(
+pub(super) fn token(
     value: Spanned<String>,
     key: &str,
     max: usize,
@@ -138,7 +138,13 @@ fn token(
     Ok((value.into_inner(), start))
 }
 
-fn number<T>(value: &Spanned<i64>, low: T, high: T, key: &str, at: &str) -> Result<T, Located>
+pub(super) fn number<T>(
+    value: &Spanned<i64>,
+    low: T,
+    high: T,
+    key: &str,
+    at: &str,
+) -> Result<T, Located>
 where
     T: TryFrom<i64> + PartialOrd + std::fmt::Display,
 {

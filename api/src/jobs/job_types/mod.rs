@@ -15,12 +15,18 @@
 //! timeout = "30min"
 //! ```
 //!
+//! Beside them, `[[recipe]]` tables define recipe types: jobs of these types that start together, some
+//! waiting on others (see `recipe.rs`).
+//!
 //! The file is read whole at start and checked whole: a node with a bad file does not start, and its
 //! message names the line, so a typo is found before any submit meets it. Placeholders and their
 //! escaping are described in `template.rs`.
 
 mod check;
+mod order;
 mod parse;
+mod recipe;
+mod recipe_check;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +39,7 @@ use hopper_common::QueueName;
 
 use hopper_common::template;
 pub use hopper_common::template::{FillError, RESERVED, fill_reserved};
+pub use recipe::{RecipeJob, RecipeType};
 
 /// Most inputs one type may declare: a submit fills them all, so more would be a form, not a command.
 pub const MAX_INPUTS: usize = 64;
@@ -145,10 +152,11 @@ impl JobType {
     }
 }
 
-/// Every type of one file, in file order.
+/// Every type and recipe type of one file, each in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobTypes {
     types: Vec<JobType>,
+    recipes: Vec<RecipeType>,
 }
 
 impl JobTypes {
@@ -167,25 +175,51 @@ impl JobTypes {
 
     /// Checks `text`, a job types file; `origin` names it in errors (a path, or what a test likes).
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        parse::parse(text, origin).map(|types| Self { types })
+        parse::parse(text, origin).map(|(types, recipes)| Self { types, recipes })
     }
 
     /// The type `name` at `version`, or with no version its highest (see [`compare_versions`]): a
     /// client that names no version gets the newest the operator offers.
     pub fn get(&self, name: &str, version: Option<&str>) -> Option<&JobType> {
-        let mut named = self.types.iter().filter(|t| t.name == name);
-        match version {
-            Some(version) => named.find(|t| t.version == version),
-            None => named.max_by(|a, b| compare_versions(&a.version, &b.version)),
-        }
+        pick(&self.types, name, version)
     }
 
+    /// The job type with this id (ids are unique among job types).
     pub fn by_id(&self, id: u32) -> Option<&JobType> {
         self.types.iter().find(|t| t.id == id)
     }
 
     pub fn all(&self) -> &[JobType] {
         &self.types
+    }
+
+    /// Every recipe type, in file order.
+    pub fn recipes(&self) -> &[RecipeType] {
+        &self.recipes
+    }
+
+    /// The recipe type `name` at `version`, or with no version its highest, as [`JobTypes::get`].
+    pub fn recipe(&self, name: &str, version: Option<&str>) -> Option<&RecipeType> {
+        let mut named = self.recipes.iter().filter(|r| r.name == name);
+        match version {
+            Some(version) => named.find(|r| r.version == version),
+            None => named.max_by(|a, b| compare_versions(&a.version, &b.version)),
+        }
+    }
+
+    /// The recipe type with this id (ids are unique among recipe types, apart from job types' ids).
+    pub fn recipe_by_id(&self, id: u32) -> Option<&RecipeType> {
+        self.recipes.iter().find(|r| r.id == id)
+    }
+}
+
+/// The type `name` among `types` at `version`, or with no version its highest: shared by lookups and
+/// by the recipes' check, so a recipe's job resolves to the type a submit of the same name would get.
+fn pick<'a>(types: &'a [JobType], name: &str, version: Option<&str>) -> Option<&'a JobType> {
+    let mut named = types.iter().filter(|t| t.name == name);
+    match version {
+        Some(version) => named.find(|t| t.version == version),
+        None => named.max_by(|a, b| compare_versions(&a.version, &b.version)),
     }
 }
 

@@ -4,7 +4,8 @@
 //! `toml` parses the document and keeps the byte span of every key and value; `serde` maps each
 //! `[[type]]` onto [`RawType`] (refusing unknown keys and wrong value types); the checks of `check.rs`
 //! then point at the spans of the values they refuse. Line and column are worked out from the span only
-//! when a message is written.
+//! when a message is written. `[[recipe]]` tables are checked by `recipe_check.rs`, once every type is
+//! known.
 
 use std::ops::Range;
 
@@ -14,8 +15,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use hopper_common::excerpt;
 
-use super::JobType;
 use super::check::check;
+use super::recipe::RecipeType;
+use super::{JobType, recipe_check};
 
 /// Every key a `[[type]]` may have, for the message that refuses any other. Must list the fields of
 /// [`RawType`]; a test checks a file using all of them.
@@ -87,7 +89,7 @@ pub(super) struct Placed {
     pub(super) id_by_position: bool,
 }
 
-pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<JobType>, String> {
+pub(super) fn parse(text: &str, origin: &str) -> Result<(Vec<JobType>, Vec<RecipeType>), String> {
     read(text).map_err(|located| {
         let place = located
             .span
@@ -118,36 +120,49 @@ fn place(text: &str, offset: usize) -> String {
 }
 
 /// The line (from 1) that byte `offset` of `text` is on.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     1 + text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
 }
 
-fn read(text: &str) -> Result<Vec<JobType>, Located> {
+fn read(text: &str) -> Result<(Vec<JobType>, Vec<RecipeType>), Located> {
     let document = DeTable::parse(text).map_err(|error| Located {
         span: error.span(),
         problem: format!("not valid TOML: {}", error.message().trim_end()),
     })?;
     let mut placed: Vec<Placed> = Vec::new();
+    // Recipes name types, which may be written below them: they are checked once every type is read.
+    let mut recipes = Vec::new();
     for (key, value) in document.into_inner() {
-        if key.get_ref() != "type" {
-            return Err(Located::at(
-                key.span(),
-                format!(
-                    "unknown key '{}' at the top of the file; the file holds only [[type]] tables",
-                    excerpt(key.get_ref())
-                ),
-            ));
-        }
+        let table = match key.get_ref().as_ref() {
+            "type" => "type",
+            "recipe" => "recipe",
+            other => {
+                return Err(Located::at(
+                    key.span(),
+                    format!(
+                        "unknown key '{}' at the top of the file; the file holds only [[type]] and \
+                         [[recipe]] tables",
+                        excerpt(other)
+                    ),
+                ));
+            }
+        };
         let span = value.span();
         let DeValue::Array(entries) = value.into_inner() else {
             return Err(Located::at(
                 span,
-                "'type' must be a list of tables: start each type with a [[type]] line",
+                format!(
+                    "'{table}' must be a list of tables: start each {table} with a [[{table}]] line"
+                ),
             ));
         };
+        if table == "recipe" {
+            recipes.extend(entries.iter().cloned());
+            continue;
+        }
         for entry in entries.iter() {
             let index = placed.len() + 1;
             let entry_at = entry.span();
@@ -166,7 +181,9 @@ fn read(text: &str) -> Result<Vec<JobType>, Located> {
             placed.push(checked);
         }
     }
-    Ok(placed.into_iter().map(|p| p.job_type).collect())
+    let types: Vec<JobType> = placed.into_iter().map(|p| p.job_type).collect();
+    let recipes = recipe_check::recipes(text, &types, &recipes)?;
+    Ok((types, recipes))
 }
 
 /// `serde`'s words for a type that does not fit [`RawType`], in the file's terms.
@@ -183,15 +200,20 @@ fn serde_problem(error: &toml::de::Error, index: usize) -> Located {
         let key = rest.trim_end_matches('`');
         format!("[[type]] {index} has no '{key}', which every type needs")
     } else {
-        let message = message
-            .replace("expected i64", "expected an integer")
-            .replace("expected a sequence", "expected an array");
-        format!("[[type]] {index}: {message}")
+        format!("[[type]] {index}: {}", serde_words(message))
     };
     Located {
         span: error.span(),
         problem,
     }
+}
+
+/// `serde`'s message for a value of the wrong kind, in TOML's words.
+pub(super) fn serde_words(message: &str) -> String {
+    message
+        .trim_end()
+        .replace("expected i64", "expected an integer")
+        .replace("expected a sequence", "expected an array")
 }
 
 /// `next` repeats no earlier type's name and version, nor its id.

@@ -1,8 +1,13 @@
 //! Tests of job types as a whole: what a good file gives (here), the message and line for each thing a
-//! file can get wrong (`refusals.rs`), and filling a type (`filling.rs`). The placeholder language has
-//! its own tests in `template.rs`.
+//! file can get wrong (`refusals.rs`), and filling a type (`filling.rs`). Recipe types: what a good one
+//! gives (`recipes.rs`), what is refused (`recipe_refusals.rs`), the order of their jobs (`order.rs`);
+//! ids of both (`ids.rs`). The placeholder language has its own tests in `template.rs`.
 
 mod filling;
+mod ids;
+mod order;
+mod recipe_refusals;
+mod recipes;
 mod refusals;
 
 use std::collections::BTreeMap;
