@@ -5,6 +5,7 @@ pub(crate) mod batchelor;
 mod bearer;
 pub(crate) mod gsvar;
 pub(crate) mod native;
+pub(crate) mod scale;
 pub(crate) mod taskapi;
 
 use axum::Router;
