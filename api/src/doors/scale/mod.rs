@@ -7,6 +7,8 @@ mod iso;
 #[allow(dead_code)]
 pub(crate) mod pagination;
 #[allow(dead_code)]
+pub(crate) mod status;
+#[allow(dead_code)]
 pub(crate) mod time_range;
 
 use axum::Json;
