@@ -75,8 +75,8 @@ pub struct ApiConfig {
     pub shutdown_grace: Duration,
 
     /// Comma-separated front doors that let requests without a token in, with role `submit`. Only
-    /// `taskapi` and `batchelor` may be opened: the originals have no authentication, so their clients
-    /// send none.
+    /// `taskapi`, `batchelor` and `scale` may be opened: their clients may send no token (the
+    /// TaskAPI and Batchelor have no authentication; Scale's is its own).
     #[arg(long, env = "HOPPER_OPEN_DOORS", value_parser = parse_open_doors)]
     pub open_doors: Option<OpenDoors>,
 
@@ -117,6 +117,7 @@ impl ApiConfig {
 pub struct OpenDoors {
     pub taskapi: bool,
     pub batchelor: bool,
+    pub scale: bool,
 }
 
 fn parse_open_doors(value: &str) -> Result<OpenDoors, String> {
@@ -125,10 +126,11 @@ fn parse_open_doors(value: &str) -> Result<OpenDoors, String> {
         match door {
             "taskapi" => doors.taskapi = true,
             "batchelor" => doors.batchelor = true,
+            "scale" => doors.scale = true,
             other => {
                 return Err(format!(
-                    "'{other}' cannot be opened: only 'taskapi' and 'batchelor' take requests \
-                     without a token (GSvar's and Hopper's own API always need one)"
+                    "'{other}' cannot be opened: only 'taskapi', 'batchelor' and 'scale' take \
+                     requests without a token (GSvar's and Hopper's own API always need one)"
                 ));
             }
         }

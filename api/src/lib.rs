@@ -77,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .merge(doors::documented())
         .merge(doors::batchelor::router())
+        .merge(doors::scale::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))

@@ -27,6 +27,8 @@ pub struct AppState {
     pub(crate) taskapi: Arc<crate::doors::taskapi::Settings>,
     /// The Batchelor door's settings.
     pub(crate) batchelor: Arc<crate::doors::batchelor::Settings>,
+    /// The doors open to requests without a token (`HOPPER_OPEN_DOORS`).
+    pub(crate) open: crate::OpenDoors,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
                 open.taskapi,
             )),
             batchelor: Arc::new(batchelor),
+            open,
         })
     }
 }

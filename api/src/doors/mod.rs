@@ -33,6 +33,12 @@ pub(crate) fn door_of(path: &str) -> &'static str {
         "/healthz" | "/readyz" | "/metrics" | "/openapi.json" => "operations",
         _ if path.starts_with("/api/v1/") || path == "/api/v1" => "native",
         _ if path.starts_with("/api/json/") => "batchelor",
+        _ if ["/v5/", "/v6/", "/load/", "/queue/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix)) =>
+        {
+            "scale"
+        }
         _ if path.starts_with("/api/") || path == "/api" => "taskapi",
         _ if path.starts_with("/docs") => "operations",
         _ => "none",

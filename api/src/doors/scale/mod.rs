@@ -1,9 +1,11 @@
 //! The NGA Scale queue-services door (issue 13): the pure pieces first, parameter parsing and DRF
 //! pagination, each answering Scale 6.9.0's exact error bodies (`docs/scale.md` once the door lands).
 
+mod auth;
 #[allow(dead_code)]
 pub(crate) mod filters;
 mod iso;
+mod load;
 #[allow(dead_code)]
 pub(crate) mod pagination;
 #[allow(dead_code)]
@@ -42,6 +44,48 @@ impl ScaleError {
             status: StatusCode::NOT_FOUND,
             body: json!({ "detail": message.into() }),
         }
+    }
+}
+
+impl ScaleError {
+    /// Redis or RabbitMQ did not answer: 503, with what went wrong.
+    pub(crate) fn unavailable(detail: String) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: json!({ "detail": detail }),
+        }
+    }
+}
+
+/// The door's routes: each under `/v5/` and `/v6/`, and the seed's unversioned paths as v5.
+pub(crate) fn router() -> axum::Router<crate::AppState> {
+    let load = axum::routing::get(load::load);
+    axum::Router::new()
+        .route("/v5/load/", load.clone())
+        .route("/v6/load/", load.clone())
+        .route("/load/", load)
+}
+
+/// The request's own URL, absolute, as DRF builds `next` and `previous` from it.
+pub(crate) fn absolute_url(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{proto}://{host}{uri}")
+}
+
+/// A time as DRF writes a datetime: ISO 8601 in UTC with `Z`, microseconds only when there are any.
+pub(crate) fn drf_time(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    if ms.is_multiple_of(1000) {
+        humantime::format_rfc3339_seconds(at).to_string()
+    } else {
+        humantime::format_rfc3339_micros(at).to_string()
     }
 }
 
