@@ -20,19 +20,68 @@ pub(super) const MAX_VERSION: usize = 32;
 /// Longest absolute program path: Linux's `PATH_MAX`.
 const MAX_PATH: usize = 4096;
 
-/// Every check of one type on its own; `header` is where its table starts, for the defaulted id.
-pub(super) fn check(raw: RawType, index: usize, header: usize) -> Result<Placed, Located> {
-    let mut at = format!("[[type]] {index}");
-    let name = token(raw.name, "name", MAX_NAME, &at)?;
-    at = format!("[[type]] {index} ({})", name.0);
-    let version = match raw.version {
+/// What every table of the file (`[[type]]`, `[[recipe]]`) starts with, checked: its name, version
+/// and id, where they were written, and how errors name the table (`[[type]] 2 (kml)`).
+pub(super) struct Heading {
+    pub at: String,
+    pub name: String,
+    pub name_at: usize,
+    pub version: String,
+    pub id: u32,
+    pub id_at: usize,
+    /// The id was not written: it is the table's position among its kind, from 1.
+    pub id_by_position: bool,
+}
+
+/// Checks the heading of the `index`th table of `kind` (`type`, `recipe`), which starts at `header`.
+pub(super) fn heading(
+    kind: &str,
+    index: usize,
+    header: usize,
+    name: Spanned<String>,
+    version: Option<Spanned<String>>,
+    id: Option<&Spanned<i64>>,
+) -> Result<Heading, Located> {
+    let at = format!("[[{kind}]] {index}");
+    let (name, name_at) = token(name, "name", MAX_NAME, &at)?;
+    let at = format!("[[{kind}]] {index} ({name})");
+    let version = match version {
         Some(version) => token(version, "version", MAX_VERSION, &at)?.0,
         None => DEFAULT_VERSION.to_owned(),
     };
-    let (id, id_at, id_by_position) = match &raw.id {
+    let (id, id_at, id_by_position) = match id {
         Some(id) => (number(id, 1, u32::MAX, "id", &at)?, id.span().start, false),
         None => (u32::try_from(index).unwrap_or(u32::MAX), header, true),
     };
+    Ok(Heading {
+        at,
+        name,
+        name_at,
+        version,
+        id,
+        id_at,
+        id_by_position,
+    })
+}
+
+/// Every check of one type on its own; `header` is where its table starts, for the defaulted id.
+pub(super) fn check(raw: RawType, index: usize, header: usize) -> Result<Placed, Located> {
+    let Heading {
+        at,
+        name,
+        name_at,
+        version,
+        id,
+        id_at,
+        id_by_position,
+    } = heading(
+        "type",
+        index,
+        header,
+        raw.name,
+        raw.version,
+        raw.id.as_ref(),
+    )?;
     let inputs = inputs(raw.inputs, &at)?;
     let program = raw.program.span();
     let program_text = raw.program.into_inner();
@@ -88,7 +137,7 @@ pub(super) fn check(raw: RawType, index: usize, header: usize) -> Result<Placed,
     };
     Ok(Placed {
         job_type: JobType {
-            name: name.0,
+            name,
             version,
             id,
             title: raw.title,
@@ -105,7 +154,7 @@ pub(super) fn check(raw: RawType, index: usize, header: usize) -> Result<Placed,
             priority,
             paused: raw.paused.unwrap_or(false),
         },
-        name_at: name.1,
+        name_at,
         id_at,
         id_by_position,
     })

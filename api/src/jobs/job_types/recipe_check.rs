@@ -12,7 +12,7 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use hopper_common::excerpt;
 
-use super::check::{DEFAULT_VERSION, MAX_NAME, MAX_VERSION, number, token};
+use super::check::{Heading, MAX_NAME, MAX_VERSION, heading, token};
 use super::order::order;
 use super::parse::{Located, line_of, serde_words};
 use super::recipe::{RecipeJob, RecipeType};
@@ -134,17 +134,22 @@ fn check(
     index: usize,
     header: usize,
 ) -> Result<Placed, Located> {
-    let mut at = format!("[[recipe]] {index}");
-    let (name, name_at) = token(raw.name, "name", MAX_NAME, &at)?;
-    at = format!("[[recipe]] {index} ({name})");
-    let version = match raw.version {
-        Some(version) => token(version, "version", MAX_VERSION, &at)?.0,
-        None => DEFAULT_VERSION.to_owned(),
-    };
-    let (id, id_at, id_by_position) = match &raw.id {
-        Some(id) => (number(id, 1, u32::MAX, "id", &at)?, id.span().start, false),
-        None => (u32::try_from(index).unwrap_or(u32::MAX), header, true),
-    };
+    let Heading {
+        at,
+        name,
+        name_at,
+        version,
+        id,
+        id_at,
+        id_by_position,
+    } = heading(
+        "recipe",
+        index,
+        header,
+        raw.name,
+        raw.version,
+        raw.id.as_ref(),
+    )?;
     let jobs_at = raw.jobs.span();
     let raw_jobs = raw.jobs.into_inner();
     if raw_jobs.is_empty() {
