@@ -87,6 +87,9 @@ pub struct ApiConfig {
     pub batchelor: crate::doors::batchelor::BatchelorArgs,
 
     #[command(flatten)]
+    pub scale: crate::doors::scale::ScaleArgs,
+
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 
     #[command(flatten)]

@@ -25,6 +25,7 @@ use serde_json::json;
 
 pub use config::{ApiConfig, OpenDoors};
 pub use doors::batchelor::BatchelorArgs;
+pub use doors::scale::ScaleArgs;
 pub use doors::taskapi::TaskApiArgs;
 pub use jobs::{Admission, JobRequest, Refusal};
 pub use readiness::{Checked, Readiness};
@@ -100,6 +101,7 @@ async fn not_found(uri: Uri) -> Response {
                 .into_response();
         }
         "taskapi" => return doors::taskapi::no_such_path().into_response(),
+        "scale" => return doors::scale::not_found(),
         _ => {}
     }
     let result =
@@ -118,6 +120,9 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
             "Method Not Allowed".to_owned(),
         )
         .into_response();
+    }
+    if doors::door_of(uri.path()) == "scale" {
+        return doors::scale::method_not_allowed(&method);
     }
     if doors::door_of(uri.path()) == "native" {
         return doors::native::Problem::method_not_allowed(format!(

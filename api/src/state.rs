@@ -27,6 +27,8 @@ pub struct AppState {
     pub(crate) taskapi: Arc<crate::doors::taskapi::Settings>,
     /// The Batchelor door's settings.
     pub(crate) batchelor: Arc<crate::doors::batchelor::Settings>,
+    /// The Scale door's settings.
+    pub(crate) scale: Arc<crate::doors::scale::Settings>,
     /// The doors open to requests without a token (`HOPPER_OPEN_DOORS`).
     pub(crate) open: crate::OpenDoors,
 }
@@ -90,6 +92,10 @@ impl AppState {
                 open.taskapi,
             )),
             batchelor: Arc::new(batchelor),
+            scale: Arc::new(crate::doors::scale::Settings::new(
+                &config.scale,
+                &config.work_roots.0,
+            )),
             open,
         })
     }

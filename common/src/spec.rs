@@ -33,6 +33,9 @@ pub struct JobSpec {
     /// type's templates with the inputs filled in; the worker fills `${job_id}` and
     /// `${job_output_dir}` at launch (see `template.rs`).
     pub job_type: Option<(String, String)>,
+    /// The inputs a typed job was submitted with, kept to be shown back (Scale's job `inputs`); its
+    /// `args` already hold them, filled in.
+    pub inputs: BTreeMap<String, String>,
     /// The jobs it waits on: it runs once all of them have succeeded (see `lua/deps.lua`).
     pub after: Vec<JobId>,
     /// Lower runs first; `None` is the default, [`JobSpec::DEFAULT_PRIORITY`]. Each queue's claim
@@ -65,7 +68,7 @@ impl JobSpec {
     pub const DEFAULT_PRIORITY: i32 = 100;
 
     /// Every hash field the spec is stored in, for readers that fetch just these (`claim.lua`).
-    pub(crate) const FIELDS: [&'static str; 18] = [
+    pub(crate) const FIELDS: [&'static str; 19] = [
         "threads",
         "queues",
         "script",
@@ -77,6 +80,7 @@ impl JobSpec {
         "timeout",
         "type",
         "type_version",
+        "inputs",
         "after",
         "priority",
         "retry_failures",
@@ -110,6 +114,12 @@ impl JobSpec {
         if let Some((name, version)) = &self.job_type {
             fields.push(("type", name.clone()));
             fields.push(("type_version", version.clone()));
+        }
+        if !self.inputs.is_empty() {
+            fields.push((
+                "inputs",
+                serde_json::to_string(&self.inputs).unwrap_or_default(),
+            ));
         }
         if !self.after.is_empty() {
             let ids: Vec<&str> = self.after.iter().map(JobId::as_str).collect();
@@ -151,7 +161,12 @@ impl JobSpec {
             Some(value) => serde_json::from_value(value).map_err(|_| "labels are not a map")?,
             None => BTreeMap::new(),
         };
+        let inputs = match json("inputs")? {
+            Some(value) => serde_json::from_value(value).map_err(|_| "inputs are not a map")?,
+            None => BTreeMap::new(),
+        };
         Ok(Self {
+            inputs,
             threads: get("threads").and_then(|v| v.parse().ok()).unwrap_or(1),
             queues: get("queues").map(parse_queue_list).unwrap_or_default(),
             script: get("script").unwrap_or_default().to_owned(),
@@ -240,6 +255,7 @@ mod tests {
             labels: BTreeMap::from([("door".to_owned(), "native".to_owned())]),
             timeout: Some(Duration::from_secs(90)),
             job_type: Some(("kml-footprint".to_owned(), "1.0.0".to_owned())),
+            inputs: BTreeMap::from([("input_file".to_owned(), "a b.kml".to_owned())]),
             after: vec![
                 JobId::parse("7").expect("id"),
                 JobId::parse("9").expect("id"),

@@ -31,6 +31,8 @@ pub struct JobRequest {
     pub timeout: Option<String>,
     /// Set by the core when the job was made from a job type: (name, version).
     pub job_type: Option<(String, String)>,
+    /// Set by the core with `job_type`: the inputs the type was filled with.
+    pub inputs: BTreeMap<String, String>,
     /// Ids of the jobs it waits on.
     pub after: Vec<String>,
     /// Lower runs first; `None`: the default (100), or the job type's.
@@ -104,6 +106,7 @@ impl Admission {
             labels,
             timeout: None,
             job_type: request.job_type,
+            inputs: request.inputs,
             priority: request
                 .priority
                 .and_then(|p| i32::try_from(p).ok())

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod naming;
 mod pause;
 mod process;
+pub mod recipes;
 mod retry;
 mod types;
 mod unavailable;

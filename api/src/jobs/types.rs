@@ -68,6 +68,7 @@ impl Jobs {
                 .map(|t| humantime::format_duration(t).to_string());
         }
         request.job_type = Some((found.name.clone(), found.version.clone()));
+        request.inputs = typed.inputs;
         Ok(())
     }
 

@@ -28,7 +28,7 @@ impl Group {
 }
 
 /// Which jobs to list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobQuery {
     /// Empty: every state.
     pub states: Vec<JobState>,
@@ -54,9 +54,10 @@ pub struct Page {
 }
 
 /// Fields a listed job is read with: the spec and everything but the output and the history.
-const LISTED: [&str; 15] = [
+const LISTED: [&str; 16] = [
     "state",
     "created",
+    "changed",
     "started",
     "ended",
     "queue",

@@ -128,6 +128,8 @@ pub(crate) struct JobSummary {
     #[serde(rename = "type")]
     pub job_type: Option<String>,
     pub version: Option<String>,
+    /// The inputs a typed job was submitted with; empty for a program.
+    pub inputs: BTreeMap<String, String>,
     pub program: String,
     pub args: Vec<String>,
     pub queues: Vec<String>,
@@ -218,6 +220,7 @@ impl From<Job> for JobSummary {
             labels: spec.labels,
             version: spec.job_type.as_ref().map(|(_, v)| v.clone()),
             job_type: spec.job_type.map(|(name, _)| name),
+            inputs: spec.inputs,
             program: spec.script,
             args: spec.args,
             queues: spec.queues.iter().map(ToString::to_string).collect(),

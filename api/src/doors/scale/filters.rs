@@ -82,6 +82,12 @@ pub(crate) fn optional_int(params: &Params<'_>, name: &str) -> Result<Option<i64
     }
 }
 
+/// `parse_int(...)` of a required parameter: `'Missing required parameter: "%s"'` when absent.
+pub(crate) fn required_int(params: &Params<'_>, name: &str) -> Result<i64, ScaleError> {
+    optional_int(params, name)?
+        .ok_or_else(|| ScaleError::bad_parameter(format!("Missing required parameter: \"{name}\"")))
+}
+
 /// Text of one string-list element: Django compares `str(value)` with the column, so a JSON number
 /// becomes its decimal text. Arrays and objects have no meaning as a name; Scale answers 500 for
 /// them, Hopper a 400 naming the parameter.
@@ -131,6 +137,7 @@ pub(crate) fn load_filters(params: &Params<'_>) -> Result<LoadFilters, ScaleErro
 /// The filters of v5 `POST /queue/requeue-jobs/` (`RequeueJobsView.post`, §1.7), besides
 /// `started`/`ended` (see `time_range::optional_range`). `/queue/status/` has none but pagination.
 #[derive(Debug, Default, Clone, PartialEq)]
+#[allow(dead_code)] // for requeue, being built
 pub(crate) struct RequeueFilters {
     /// Not validated by Scale (any text; the docs' choices are CANCELED and FAILED); "" is no filter.
     pub status: Option<String>,
@@ -144,6 +151,7 @@ pub(crate) struct RequeueFilters {
 
 /// The requeue filters, in the order `RequeueJobsView.post` parses them (so the first bad one is the
 /// one reported).
+#[allow(dead_code)] // for requeue, being built
 pub(crate) fn requeue_filters(params: &Params<'_>) -> Result<RequeueFilters, ScaleError> {
     let status = params
         .value("status")

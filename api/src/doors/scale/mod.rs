@@ -1,33 +1,72 @@
-//! The NGA Scale queue-services door (issue 13): the pure pieces first, parameter parsing and DRF
-//! pagination, each answering Scale 6.9.0's exact error bodies (`docs/scale.md` once the door lands).
+//! The NGA Scale queue-services door (`docs/scale.md`): Scale 6.9.0's `/v5/` and `/v6/` endpoints for
+//! load, queue status, new jobs and recipes, requeue and the details behind their `Location`s, each
+//! answering Scale's exact bodies and errors (DRF's `{"detail": ...}`), over the job core.
 
 mod auth;
-#[allow(dead_code)]
+mod body;
 pub(crate) mod filters;
 mod iso;
+mod job_data;
+mod job_details;
+mod job_type_view;
+mod job_types;
+mod job_view;
 mod load;
-#[allow(dead_code)]
+mod new_job;
+mod new_recipe;
 pub(crate) mod pagination;
-#[allow(dead_code)]
+mod queue_status;
+mod recipe_details;
+mod requeue;
+mod routes;
+mod settings;
 pub(crate) mod status;
-#[allow(dead_code)]
 pub(crate) mod time_range;
+
+pub(crate) use routes::{method_not_allowed, not_found, router};
+pub use settings::ScaleArgs;
+pub(crate) use settings::Settings;
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+/// Which of Scale's API versions a request came through: they differ in the shapes of job and job
+/// type objects, and in which endpoints exist (the v5-only ones answer 404 under `/v6/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    V5,
+    V6,
+}
+
+impl Version {
+    /// The version of a path: `/v6/...` is v6; `/v5/...` and the seed's unversioned paths are v5.
+    pub(crate) fn of(path: &str) -> Self {
+        if path.starts_with("/v6/") {
+            Self::V6
+        } else {
+            Self::V5
+        }
+    }
+
+    /// The path prefix that `Location`s and links use.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Self::V5 => "/v5",
+            Self::V6 => "/v6",
+        }
+    }
+}
+
 /// An answer Scale gives instead of results: the status and the exact JSON body, so the door returns
 /// it as is and clients that read `result['detail']` (as Scale's own tests do) see the same text.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(dead_code)]
 pub(crate) struct ScaleError {
     pub status: StatusCode,
     pub body: Value,
 }
 
-#[allow(dead_code)]
 impl ScaleError {
     /// `util.rest.BadParameter`: an `APIException` with status 400, which DRF renders as
     /// `{"detail": msg}` (reference §1.1, §6).
@@ -45,6 +84,21 @@ impl ScaleError {
             body: json!({ "detail": message.into() }),
         }
     }
+
+    /// Django's `Http404` as DRF renders it: `404 {"detail": "Not found."}`, for unknown ids and for
+    /// the v5-only endpoints under `/v6/`.
+    pub(crate) fn http404() -> Self {
+        Self::not_found("Not found.")
+    }
+
+    /// A view's own `Response('Invalid job data: ...', 400)`: a bare JSON string, without `detail`
+    /// (reference §1.5, §6).
+    pub(crate) fn bare(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: Value::String(message.into()),
+        }
+    }
 }
 
 impl ScaleError {
@@ -55,15 +109,6 @@ impl ScaleError {
             body: json!({ "detail": detail }),
         }
     }
-}
-
-/// The door's routes: each under `/v5/` and `/v6/`, and the seed's unversioned paths as v5.
-pub(crate) fn router() -> axum::Router<crate::AppState> {
-    let load = axum::routing::get(load::load);
-    axum::Router::new()
-        .route("/v5/load/", load.clone())
-        .route("/v6/load/", load.clone())
-        .route("/load/", load)
 }
 
 /// The request's own URL, absolute, as DRF builds `next` and `previous` from it.
@@ -98,7 +143,6 @@ impl IntoResponse for ScaleError {
 /// One raw parameter value as `util/rest.py#_get_param` sees it: the query string only ever gives
 /// text, a JSON body may give any JSON value.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(dead_code)]
 pub(crate) enum Raw<'a> {
     Text(&'a str),
     Json(&'a Value),
@@ -107,13 +151,11 @@ pub(crate) enum Raw<'a> {
 /// The request's parameters, read the way Scale reads them: `request.query_params` first, then
 /// `request.data` (the JSON body), so a POST may carry its filters in either (§1.1).
 #[derive(Debug, Default)]
-#[allow(dead_code)]
 pub(crate) struct Params<'a> {
     query: Vec<(String, String)>,
     body: Option<&'a Map<String, Value>>,
 }
 
-#[allow(dead_code)]
 impl<'a> Params<'a> {
     /// From a raw query string (without `?`), split the way Django's `QueryDict` does (`&` and `;`).
     pub(crate) fn new(raw_query: &str, body: Option<&'a Map<String, Value>>) -> Self {

@@ -4,6 +4,7 @@
 use hopper_common::JobState;
 
 /// Scale's statuses, as its JSON and its `status` filters spell them.
+#[allow(dead_code)] // for requeue, being built
 pub(crate) const ALL: [&str; 7] = [
     "PENDING",
     "BLOCKED",
@@ -29,6 +30,7 @@ pub(crate) fn of(state: JobState) -> &'static str {
 }
 
 /// The core states a Scale status filter picks.
+#[allow(dead_code)] // for requeue, being built
 pub(crate) fn states(status: &str) -> &'static [JobState] {
     match status {
         "PENDING" => &[JobState::Pending],
