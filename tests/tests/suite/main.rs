@@ -32,6 +32,7 @@ mod provisional;
 mod recovery;
 mod refusals;
 mod scale;
+mod scale_jobs;
 mod scale_load;
 mod store;
 mod taskapi;
