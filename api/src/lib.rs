@@ -101,7 +101,7 @@ async fn not_found(uri: Uri) -> Response {
                 .into_response();
         }
         "taskapi" => return doors::taskapi::no_such_path().into_response(),
-        "scale" => return doors::scale::not_found(),
+        "scale" => return doors::scale::not_found(&uri),
         _ => {}
     }
     let result =

@@ -40,6 +40,9 @@ pub(crate) fn details(job: &Job, types: &JobTypes, version: Version) -> Value {
             fields.insert("inputs".into(), inputs(job));
             fields.insert("outputs".into(), json!([]));
             fields.insert("job_exes".into(), json!([]));
+            // The seed's example (Scale 3's serializer) also lists the input and product files.
+            fields.insert("input_files".into(), json!([]));
+            fields.insert("products".into(), json!([]));
             fields.insert("recipes".into(), recipes(job));
             Value::Object(fields)
         }

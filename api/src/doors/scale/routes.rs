@@ -4,7 +4,7 @@
 //! under `/v6/`, as their views raise `Http404` for `request.version == 'v6'` (reference §0).
 
 use axum::Router;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -57,8 +57,19 @@ async fn v5_only_under_v6() -> Response {
 }
 
 /// An unknown path under Scale's prefixes: DRF's `Http404` body (Django itself would send its HTML
-/// page, which no client reads).
-pub(crate) fn not_found() -> Response {
+/// page, which no client reads). A path without its trailing slash is redirected to the one with it,
+/// as Django's `APPEND_SLASH` does (the v6 seed asks for `GET /v6/load`); Django first checks that
+/// the slashed path exists, Hopper lets that one answer 404 if it does not.
+pub(crate) fn not_found(uri: &Uri) -> Response {
+    let path = uri.path();
+    if !path.ends_with('/') {
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        return (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, format!("{path}/{query}"))],
+        )
+            .into_response();
+    }
     ScaleError::http404().into_response()
 }
 
