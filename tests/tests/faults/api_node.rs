@@ -33,7 +33,11 @@ pub fn api_settings(world: &World) -> Settings {
 impl ApiNode {
     /// Starts a node and waits until `/readyz` answers 200 (it reaches Redis and RabbitMQ).
     pub async fn start(world: &World, name: &str, settings: Settings) -> Self {
-        let port = free_port();
+        Self::start_on(world, name, settings, free_port()).await
+    }
+
+    /// As [`ApiNode::start`], on `port`: a node restarted where its load balancer expects it.
+    pub async fn start_on(world: &World, name: &str, settings: Settings, port: u16) -> Self {
         let settings = settings.set("HOPPER_LISTEN", format!("127.0.0.1:{port}"));
         let process = Process::spawn("hopper-api", name, &settings, world.dir());
         let gsvar = Gsvar::new(format!("http://127.0.0.1:{port}"), world.work.clone());

@@ -50,13 +50,25 @@ impl Process {
     /// Starts `program` (`hopper-api` or `hopper-worker`) with exactly `settings` as its HOPPER_*
     /// variables, appending its stdout and stderr to `<dir>/<name>.log`.
     pub fn spawn(program: &str, name: &str, settings: &Settings, dir: &Path) -> Self {
+        Self::spawn_path(&binary(program), &[], name, settings, dir)
+    }
+
+    /// As [`Process::spawn`], for any program (HAProxy, a Redis) with its arguments.
+    pub fn spawn_path(
+        program: &Path,
+        args: &[String],
+        name: &str,
+        settings: &Settings,
+        dir: &Path,
+    ) -> Self {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("process log file");
-        let mut command = Command::new(binary(program));
+        let mut command = Command::new(program);
+        command.args(args);
         // HOPPER_* variables of the test runner (HOPPER_LOG, HOPPER_TEST_*) must not leak in.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("HOPPER_") {
@@ -70,7 +82,7 @@ impl Process {
             .stderr(file)
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         Self {
             name: name.to_owned(),
             child,

@@ -21,6 +21,11 @@
 //! - `worker_keeps_its_jobs_through_a_broker_cut`: a worker cut off from RabbitMQ keeps its script
 //!   running, records its end, reconnects when the link returns, and takes jobs again.
 
+//! - `balancer::a_balanced_cluster_loses_no_job_to_a_lost_node_a_lost_worker_or_a_drain`: three API
+//!   nodes behind HAProxy (health-checked on `/readyz`) and two workers on each of two queues, under
+//!   mixed GSvar and native traffic: a node and a worker killed and restarted, another node drained.
+//!   No accepted job is lost or run twice, refusals are non-2xx, HAProxy counts the dead node down
+//!   within its checks, throughput recovers, and the drained node fails no request.
 //! - `cut_submit`: a submit whose client gives up half-way (the publish hangs) still runs to its end:
 //!   the job ends up queued with its message, never recorded and left unpublished.
 //! - `hung_broker::*`, `hung_redis::*`: RabbitMQ or Redis up but not answering (accepting connections
@@ -36,8 +41,10 @@ mod api_node;
 mod binaries;
 mod checker;
 mod gsvar;
+mod haproxy;
 mod hold;
 mod load;
+mod mixed_load;
 mod proxy;
 mod redis_node;
 mod wait;
@@ -46,6 +53,7 @@ mod worker_reconnect;
 mod world;
 
 mod api_sigterm;
+mod balancer;
 mod cut_submit;
 mod hung_broker;
 mod hung_redis;
