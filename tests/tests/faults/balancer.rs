@@ -136,7 +136,8 @@ fn check_answers(answers: &[Answer], killed: Instant, down: Instant, drained: In
             answer.sent <= killed + Duration::from_millis(100) && answer.answered >= killed;
         assert!(
             answer.status.is_some() || in_flight,
-            "a request got no HTTP answer, {}: {answer:?}",
+            "a request got no HTTP answer ({}), {}: {answer:?}",
+            answer.error.as_deref().unwrap_or("?"),
             when(answer)
         );
         if answer.sent >= down {
@@ -152,6 +153,12 @@ fn check_answers(answers: &[Answer], killed: Instant, down: Instant, drained: In
             );
         }
     }
+    let kinds: BTreeSet<&str> = answers.iter().filter(|a| a.ok()).map(|a| a.what).collect();
+    assert_eq!(
+        kinds.len(),
+        4,
+        "GSvar and native submits and reads all succeeded: {kinds:?}"
+    );
     let served: BTreeSet<&str> = answers.iter().filter_map(|a| a.node.as_deref()).collect();
     assert_eq!(served.len(), 3, "every node served: {served:?}");
 }

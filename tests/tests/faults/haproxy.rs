@@ -17,7 +17,8 @@ pub const RISE: u32 = 2;
 
 #[derive(Debug)]
 pub struct Balancer {
-    pub process: Process,
+    /// Kept for its life: HAProxy is killed when the balancer is dropped.
+    _process: Process,
     /// Where clients send requests.
     pub url: String,
     stats: String,
@@ -76,7 +77,7 @@ impl Balancer {
             world.dir(),
         );
         let balancer = Self {
-            process,
+            _process: process,
             url: format!("http://127.0.0.1:{port}"),
             stats: format!("http://127.0.0.1:{stats}/stats;csv"),
             client: reqwest::Client::new(),
