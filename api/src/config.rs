@@ -74,6 +74,13 @@ pub struct ApiConfig {
     #[arg(long, env = "HOPPER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// On SIGTERM or SIGINT the node first answers /readyz with 503 and keeps serving this long
+    /// (e.g. 2s), so that a load balancer has seen it go and sends it nothing more, before it stops
+    /// taking connections. Behind a balancer, set it above the balancer's health-check interval times
+    /// the failures it needs (HAProxy's `inter` x `fall`); alone, leave it 0s.
+    #[arg(long, env = "HOPPER_UNREADY_DELAY", default_value = "0s", value_parser = parse_duration)]
+    pub unready_delay: Duration,
+
     /// Comma-separated front doors that let requests without a token in, with role `submit`. Only
     /// `taskapi`, `batchelor` and `scale` may be opened: their clients may send no token (the
     /// TaskAPI and Batchelor have no authentication; Scale's is its own).

@@ -29,7 +29,7 @@ pub use doors::scale::ScaleArgs;
 pub use doors::taskapi::TaskApiArgs;
 pub use jobs::{Admission, JobRequest, Refusal};
 pub use readiness::{Checked, Readiness};
-pub use serve::{run, serve};
+pub use serve::{Stopping, run, serve};
 pub use state::AppState;
 pub use tokens::{Role, Tokens};
 pub use tries::TriesPolicy;

@@ -41,25 +41,42 @@ pub async fn serve(
         state,
         shutdown.begin.cancelled_owned(),
         shutdown.now.cancelled_owned(),
-        config.shutdown_grace,
+        Stopping {
+            unready: config.unready_delay,
+            grace: config.shutdown_grace,
+        },
     )
     .await;
     sweeping.cancel();
     served.context("HTTP server failed")
 }
 
+/// How a node stops: how long it keeps serving, unready, before it stops taking connections, and how
+/// long the requests in flight then have.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopping {
+    /// `HOPPER_UNREADY_DELAY`: a load balancer keeps sending to a node until its health checks have
+    /// seen `/readyz` fail; a node that closed its listener and its idle keep-alive connections at
+    /// once would have those requests cut (HAProxy drops the client's connection without a status).
+    pub unready: Duration,
+    /// `HOPPER_SHUTDOWN_GRACE`.
+    pub grace: Duration,
+}
+
 /// Serves `app(state)` on `listener` until `shutdown` completes, checking meanwhile whether Redis and
-/// RabbitMQ answer (for `/readyz`, see `readiness.rs`). It then stops accepting connections,
-/// answers `/readyz` with 503, and waits for the requests in flight for at most `grace`, or until
-/// `force` completes, whichever comes first. Requests still running then are dropped (their
-/// connections close when the process exits). `force` matters only once `shutdown` has completed.
+/// RabbitMQ answer (for `/readyz`, see `readiness.rs`). It then answers `/readyz` with 503 and keeps
+/// serving for `stopping.unready`, then stops accepting connections and waits for the requests in
+/// flight for at most `stopping.grace`, or until `force` completes, whichever comes first. Requests
+/// still running then are dropped (their connections close when the process exits). `force` matters
+/// only once `shutdown` has completed.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     force: impl Future<Output = ()>,
-    grace: Duration,
+    stopping: Stopping,
 ) -> std::io::Result<()> {
+    let grace = stopping.grace;
     // Each run has its own flag, so states cloned into several servers (tests do this) do not stop
     // one another.
     let shutting_down = CancellationToken::new();
@@ -67,11 +84,18 @@ pub async fn run(
         shutting_down: shutting_down.clone(),
         ..state
     };
+    // Cancelled when the node stops taking connections: `stopping.unready` after `shutdown`.
+    let closing = CancellationToken::new();
     let begin = {
-        let shutting_down = shutting_down.clone();
+        let (shutting_down, closing) = (shutting_down.clone(), closing.clone());
         async move {
             shutdown.await;
             shutting_down.cancel();
+            if !stopping.unready.is_zero() {
+                tracing::info!(delay = ?stopping.unready, "not ready (/readyz answers 503); serving on until load balancers have seen it");
+                tokio::time::sleep(stopping.unready).await;
+            }
+            closing.cancel();
         }
     };
     let checking = CancellationToken::new();
@@ -87,9 +111,14 @@ pub async fn run(
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(begin);
     let mut server = std::pin::pin!(server.into_future());
+    let mut force = std::pin::pin!(force);
     tokio::select! {
         result = &mut server => return result,
-        () = shutting_down.cancelled() => {}
+        () = closing.cancelled() => {}
+        () = &mut force => {
+            tracing::warn!("told to stop now");
+            return Ok(());
+        }
     }
     tracing::info!(
         ?grace,
@@ -104,7 +133,7 @@ pub async fn run(
             tracing::warn!(?grace, "shutdown grace (HOPPER_SHUTDOWN_GRACE) is over; dropping the requests still in flight");
             Ok(())
         }
-        () = force => {
+        () = &mut force => {
             tracing::warn!("told to stop now; dropping the requests still in flight");
             Ok(())
         }

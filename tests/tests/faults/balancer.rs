@@ -27,7 +27,9 @@ async fn a_balanced_cluster_loses_no_job_to_a_lost_node_a_lost_worker_or_a_drain
     // A second try for the jobs of the killed worker; a grace long enough for any request in flight.
     let settings = api_settings(&world)
         .set("HOPPER_MAX_TRIES", "2")
-        .set("HOPPER_SHUTDOWN_GRACE", "20s");
+        .set("HOPPER_SHUTDOWN_GRACE", "20s")
+        // Serving on, unready, until HAProxy has seen /readyz fail (2 checks 500 ms apart).
+        .set("HOPPER_UNREADY_DELAY", "2s");
     let mut nodes = Vec::new();
     for name in ["api1", "api2", "api3"] {
         nodes.push(ApiNode::start(&world, name, settings.clone()).await);
