@@ -1,4 +1,4 @@
-//! SIGTERM and SIGINT: the node stops taking connections, lets the requests in flight finish within
+//! SIGTERM and SIGINT: the node turns unready (for HOPPER_UNREADY_DELAY), stops taking connections, lets the requests in flight finish within
 //! HOPPER_SHUTDOWN_GRACE, and then exits; a second signal ends the wait at once.
 
 use std::time::{Duration, Instant};
@@ -96,4 +96,48 @@ async fn a_second_signal_stops_the_node_at_once() {
     let status = node.exit_within(MARGIN).await;
     assert!(status.success(), "{status}:\n{}", node.log());
     assert!(connection.closed_without_response().await);
+}
+
+/// With HOPPER_UNREADY_DELAY, a stopping node answers `/readyz` with 503 and still takes new
+/// connections and requests for the delay, so a load balancer takes it out before it closes; only
+/// then does it refuse connections and exit.
+#[tokio::test]
+async fn an_unready_delay_keeps_serving_until_balancers_have_seen_it_go() {
+    let delay = Duration::from_secs(2);
+    let mut node = Node::start(&[("HOPPER_UNREADY_DELAY", "2s")]).await;
+    let signalled = Instant::now();
+    node.signal(Signal::SIGTERM);
+    // The signal is handled on the node's own time: ask until it says 503, well within the delay.
+    loop {
+        let mut readiness = node.connect().await;
+        readiness
+            .send(b"GET /readyz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("ask /readyz");
+        if readiness.response().await.status == 503 {
+            break;
+        }
+        assert!(
+            signalled.elapsed() < delay / 2,
+            "/readyz still ready {:?} after SIGTERM:\n{}",
+            signalled.elapsed(),
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut health = node.connect().await;
+    health
+        .send(b"GET /healthz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("ask /healthz");
+    assert_eq!(health.response().await.status, 200);
+    node.refuses_connections().await;
+    assert!(
+        signalled.elapsed() >= delay,
+        "refused connections after {:?}, before the delay of {delay:?}:\n{}",
+        signalled.elapsed(),
+        node.log()
+    );
+    let status = node.exit_within(MARGIN).await;
+    assert!(status.success(), "{status}:\n{}", node.log());
 }
