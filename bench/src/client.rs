@@ -67,19 +67,22 @@ struct Reply<'a> {
 
 impl Client {
     pub(crate) fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let base: Uri = settings
-            .url
+        Self::to(settings, &settings.url, &settings.queue)
+    }
+
+    /// A client of the node at `url` whose submits go to `queue`.
+    pub(crate) fn to(settings: &Settings, url: &str, queue: &str) -> anyhow::Result<Self> {
+        let base: Uri = url
             .parse()
-            .with_context(|| format!("--url {} is not a URL", settings.url))?;
+            .with_context(|| format!("--url {url} is not a URL"))?;
         if base.scheme_str() != Some("http") {
             bail!(
-                "--url {} must be plain http://host:port (an API node, not a TLS load balancer)",
-                settings.url
+                "--url {url} must be plain http://host:port (an API node, not a TLS load balancer)"
             );
         }
         let authority = base
             .authority()
-            .with_context(|| format!("--url {} has no host", settings.url))?
+            .with_context(|| format!("--url {url} has no host"))?
             .to_string();
         let address = match base.port_u16() {
             Some(_) => authority.clone(),
@@ -90,7 +93,7 @@ impl Client {
             "action": "submit",
             "token": settings.token,
             "threads": 1,
-            "queues": [settings.queue],
+            "queues": [queue],
             "script": settings.script,
             "script_args": ["-name", "hopper-bench"],
             "working_directory": settings.work_dir,

@@ -9,10 +9,13 @@
 //! - `jobs`: reads job hashes from Redis, to see when jobs started and ended;
 //! - `memory`: peak resident memory of the API node and the worker during a scenario;
 //! - `report`: one table per scenario, or one JSON line;
-//! - one file per scenario: `ceiling`, `latency`, `status`, `scale`, `store`, `drain`, `submit`.
+//! - `cpu`: the CPU time the API nodes, Redis, RabbitMQ and the bench take during a measurement;
+//! - one file per scenario: `ceiling`, `latency`, `status`, `scale`, `store`, `drain`, `nodes`,
+//!   `submit`.
 
 mod ceiling;
 mod client;
+mod cpu;
 mod drain;
 mod jobs;
 mod latencies;
@@ -20,6 +23,7 @@ mod latency;
 mod listing;
 mod load;
 mod memory;
+mod nodes;
 mod redis_memory;
 mod report;
 mod scale;
@@ -81,6 +85,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             Scenario::Scale => scale::run(&bench).await,
             Scenario::Store => store::run(&bench).await,
             Scenario::Drain => drain::run(&bench).await,
+            Scenario::Nodes => nodes::run(&bench).await,
             Scenario::Submit => submit::run(&bench).await,
         };
         let memory = watch.stop().await;

@@ -22,6 +22,8 @@ pub enum Scenario {
     Store,
     /// N trivial jobs submitted and run to the end.
     Drain,
+    /// Submit and status throughput through 1, 2, ... of the API nodes given (`--node-url`).
+    Nodes,
     /// C clients posting submits.
     Submit,
 }
@@ -36,13 +38,16 @@ impl Scenario {
     /// background thread; store measures bytes of its own keys, not times, so it cannot be skewed by
     /// that freeing (scale also waits for it), and drain, which is timed, starts after store on a quiet
     /// Redis.
-    pub const ORDER: [Scenario; 7] = [
+    ///
+    /// Nodes comes late for the same reason as submit: it leaves jobs queued (in `--idle-queue`).
+    pub const ORDER: [Scenario; 8] = [
         Scenario::Ceiling,
         Scenario::Latency,
         Scenario::Status,
         Scenario::Scale,
         Scenario::Store,
         Scenario::Drain,
+        Scenario::Nodes,
         Scenario::Submit,
     ];
 
@@ -54,6 +59,7 @@ impl Scenario {
             Scenario::Scale => "scale",
             Scenario::Store => "store",
             Scenario::Drain => "drain",
+            Scenario::Nodes => "nodes",
             Scenario::Submit => "submit",
         }
     }
@@ -123,6 +129,17 @@ pub struct Settings {
     /// Process id of the API node, to report its peak resident memory during each scenario.
     #[arg(long)]
     pub api_pid: Option<u32>,
+    /// More API nodes of the same deployment (repeat the flag), for the `nodes` scenario: it measures
+    /// through `--url` alone, then with each of these added.
+    #[arg(long)]
+    pub node_url: Vec<String>,
+    /// The process ids of the `--node-url` nodes, to report the CPU they take.
+    #[arg(long)]
+    pub node_pid: Vec<u32>,
+    /// A queue the API nodes take but no worker serves: `nodes` submits there, so that no job runs
+    /// while it measures. Without it, `nodes` submits to `--queue`.
+    #[arg(long)]
+    pub idle_queue: Option<String>,
     /// Process id of the worker, to report its peak resident memory during each scenario.
     #[arg(long)]
     pub worker_pid: Option<u32>,
@@ -138,7 +155,7 @@ pub struct Settings {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ceiling,latency,status,scale,store,drain,submit"
+        default_value = "ceiling,latency,status,scale,store,drain,nodes,submit"
     )]
     pub scenario: Vec<Scenario>,
     /// The flags given on the command line (clap's ids), which `--smoke` leaves as they are.
