@@ -18,20 +18,17 @@ program = "record.php"
 args = ["${pause}"]
 inputs = ["pause"]
 queues = ["default"]
-
 [[type]]
 name = "hold"
 id = 2
 program = "hold.php"
 queues = ["default"]
-
 [[type]]
 name = "fail"
 id = 3
 program = "analyze.php"
 args = ["-exit", "3"]
 queues = ["default"]
-
 [[type]]
 name = "echo"
 id = 4
@@ -39,19 +36,16 @@ program = "analyze.php"
 args = ["${input_file}"]
 inputs = ["input_file"]
 queues = ["default"]
-
 [[type]]
 name = "noop"
 id = 5
 program = "noop.sh"
 queues = ["default"]
-
 [[type]]
 name = "missing"
 id = 6
 program = "no-such-program.sh"
 queues = ["default"]
-
 [[recipe]]
 name = "diamond"
 id = 1
@@ -59,7 +53,6 @@ jobs = [ { name = "a", type = "step" },
          { name = "b", type = "step", after = ["a"] },
          { name = "c", type = "step", after = ["a"] },
          { name = "d", type = "step", after = ["b", "c"] } ]
-
 [[recipe]]
 name = "held"
 version = "2.0"
@@ -67,19 +60,16 @@ id = 2
 title = "Held"
 jobs = [ { name = "root", type = "hold" },
          { name = "next", type = "echo", after = ["root"] } ]
-
 [[recipe]]
 name = "doomed"
 id = 3
 jobs = [ { name = "root", type = "fail" },
          { name = "child", type = "echo", after = ["root"] },
          { name = "grandchild", type = "echo", after = ["child"] } ]
-
 [[recipe]]
 name = "lone"
 id = 4
 jobs = [ { name = "only", type = "noop" } ]
-
 [[recipe]]
 name = "broken"
 id = 5
