@@ -39,6 +39,7 @@ mod listing;
 mod load;
 mod logs;
 mod queues;
+mod recipe_ids;
 mod requeue;
 mod retries;
 mod server;

@@ -34,6 +34,7 @@ mod refusals;
 mod scale;
 mod scale_jobs;
 mod scale_load;
+mod scale_recipes;
 mod scale_seeds;
 mod store;
 mod taskapi;

@@ -17,6 +17,8 @@ mod new_recipe;
 pub(crate) mod pagination;
 mod queue_status;
 mod recipe_details;
+mod recipe_type_view;
+mod recipe_view;
 mod requeue;
 mod routes;
 mod settings;

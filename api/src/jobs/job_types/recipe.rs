@@ -60,6 +60,19 @@ impl RecipeType {
         self.jobs.iter().find(|job| job.name == name)
     }
 
+    /// The recipe's inputs: every input its jobs' types declare, each once, sorted. A recipe input
+    /// goes, by its name, to every job whose type takes it.
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .jobs
+            .iter()
+            .flat_map(|job| job.job_type.inputs.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The jobs that wait on none, which start when the recipe does.
     pub fn roots(&self) -> impl Iterator<Item = &RecipeJob> {
         self.jobs.iter().filter(|job| job.after.is_empty())
