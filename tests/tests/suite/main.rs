@@ -33,6 +33,7 @@ mod recovery;
 mod refusals;
 mod scale;
 mod scale_load;
+mod scale_requeue;
 mod store;
 mod taskapi;
 mod taskapi_client;

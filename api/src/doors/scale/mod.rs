@@ -18,6 +18,7 @@ pub(crate) mod pagination;
 mod queue_status;
 mod recipe_details;
 mod requeue;
+mod requeue_selection;
 mod routes;
 mod settings;
 pub(crate) mod status;

@@ -30,7 +30,6 @@ pub(crate) fn of(state: JobState) -> &'static str {
 }
 
 /// The core states a Scale status filter picks.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) fn states(status: &str) -> &'static [JobState] {
     match status {
         "PENDING" => &[JobState::Pending],
