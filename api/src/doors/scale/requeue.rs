@@ -191,3 +191,51 @@ fn named_type_ids(state: &AppState, params: &Params<'_>) -> Result<Vec<i64>, Sca
     }
     Ok(ids)
 }
+
+#[cfg(test)]
+mod tests {
+    // A failed unwrap in a table-driven test names the case in its panic; that is the point here.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    /// `parse_bool`'s words, in any case and with spaces, from the query or the body; anything else is
+    /// Scale's 400.
+    #[test]
+    fn booleans_as_scale_reads_them() {
+        let cases = [
+            ("is_superseded=TRUE", None, Some(true)),
+            ("is_superseded=%20f", None, Some(false)),
+            ("is_superseded=1", None, Some(true)),
+            ("", Some(json!({"is_superseded": false})), Some(false)),
+            ("", Some(json!({"is_superseded": "t"})), Some(true)),
+            ("", None, None),
+        ];
+        for (query, body, want) in cases {
+            let body = body.unwrap_or_else(|| json!({}));
+            let params = Params::new(query, body.as_object());
+            assert_eq!(
+                optional_bool(&params, "is_superseded"),
+                Ok(want),
+                "{query} {body}"
+            );
+        }
+        for body in [json!({"is_superseded": "yes"}), json!({"is_superseded": 1})] {
+            let params = Params::new("", body.as_object());
+            let error = optional_bool(&params, "is_superseded").unwrap_err();
+            assert_eq!(
+                error.body,
+                json!({"detail": "Parameter must be a valid boolean: \"is_superseded\""})
+            );
+        }
+    }
+
+    /// The override must fit the core's claim order.
+    #[test]
+    fn priorities_within_the_core_range() {
+        assert_eq!(priority(None), Ok(None));
+        assert_eq!(priority(Some(-99_999)), Ok(Some(-99_999)));
+        assert_eq!(priority(Some(100_000)).unwrap_err().status.as_u16(), 400);
+    }
+}

@@ -210,3 +210,77 @@ fn partly(done: usize, _error: &crate::jobs::Unavailable) -> ScaleError {
          jobs; ask again to requeue the rest (a job already requeued is not requeued twice)"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    // A failed unwrap in a test names the case in its panic; that is the point here.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const TYPES: &str = r#"
+[[type]]
+name = "a"
+id = 1
+category = "x"
+program = "a.php"
+queues = ["q"]
+
+[[type]]
+name = "a"
+version = "2.0"
+id = 2
+program = "a.php"
+queues = ["q"]
+
+[[type]]
+name = "b"
+id = 3
+category = "x"
+program = "b.php"
+queues = ["q"]
+"#;
+
+    fn chosen(selection: &Selection) -> Vec<u32> {
+        let types = JobTypes::parse(TYPES, "test").unwrap();
+        selection.types(&types).iter().map(|t| t.id).collect()
+    }
+
+    /// Every type filter given must hold; within one, any value does; none given is every type.
+    #[test]
+    fn type_filters_combine() {
+        assert_eq!(chosen(&Selection::default()), [1, 2, 3]);
+        let names = Selection {
+            job_type_names: vec!["a".into()],
+            ..Selection::default()
+        };
+        assert_eq!(chosen(&names), [1, 2]);
+        let both = Selection {
+            job_type_categories: vec!["x".into()],
+            ..names.clone()
+        };
+        assert_eq!(chosen(&both), [1]);
+        let ids = Selection {
+            job_type_ids: vec![2, 3, 99],
+            ..Selection::default()
+        };
+        assert_eq!(chosen(&ids), [2, 3]);
+        let none = Selection {
+            job_type_ids: vec![3],
+            ..names
+        };
+        assert!(chosen(&none).is_empty());
+    }
+
+    /// A status Scale does not have picks no state, so it matches nothing (as Scale's SQL would).
+    #[test]
+    fn an_unknown_status_picks_nothing() {
+        let selection = Selection {
+            status: Some("failed".into()),
+            ..Selection::default()
+        };
+        assert_eq!(selection.states(), Some(&[][..]));
+        assert_eq!(Selection::default().states(), None);
+        assert_eq!(too_many().status.as_u16(), 400);
+    }
+}
