@@ -43,7 +43,7 @@ pub use spec::{JobSpec, ProcessSetup};
 pub use store::{
     Alias, CancelOutcome, Claimant, Dependent, Ended, Group, HashEncoding, Holder, Idempotency,
     JobQuery, LogBudget, LogPiece, LogSlice, LogStream, Named, Page, PauseOutcome,
-    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOutcome, Store, WorkerRecord,
+    RECOMMENDED_HASH_MAX_LISTPACK_VALUE, Requeue, RetryOptions, RetryOutcome, Store, WorkerRecord,
 };
 pub use sweeper::{SweepError, SweepReport, Sweeper, publish_requeue};
 pub use text::{

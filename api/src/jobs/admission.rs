@@ -268,7 +268,7 @@ fn check_arguments(args: &[String]) -> Result<(), String> {
 /// sorted-set score), and more than any deployment needs.
 const PRIORITIES: std::ops::RangeInclusive<i32> = -99_999..=99_999;
 
-fn check_priority(asked: Option<i64>) -> Result<(), String> {
+pub(crate) fn check_priority(asked: Option<i64>) -> Result<(), String> {
     match asked {
         Some(p) if !(-99_999..=99_999).contains(&p) => Err(format!(
             "priority must be between -99999 and 99999 (lower runs first), not {p}"

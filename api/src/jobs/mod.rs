@@ -29,6 +29,7 @@ use hopper_common::{
     QueueName, Store,
 };
 
+pub(crate) use admission::check_priority;
 pub use admission::{Admission, JobRequest, Refusal, TypedRequest};
 pub use finding::QueueSummary;
 pub use known_queues::KnownQueues;

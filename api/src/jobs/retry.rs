@@ -1,6 +1,6 @@
 //! Retry: a failed or canceled job goes back to its queues with a fresh set of tries.
 
-use hopper_common::{JobId, JobState, RetryOutcome, publish_requeue};
+use hopper_common::{JobId, JobState, RetryOptions, RetryOutcome, publish_requeue};
 
 use super::{Jobs, Unavailable, record_job};
 
@@ -34,8 +34,33 @@ impl Jobs {
         rerun: bool,
         tries: Option<u32>,
     ) -> Result<Retried, Unavailable> {
+        let options = RetryOptions {
+            rerun,
+            tries,
+            priority: None,
+        };
+        self.retry_as(id, options).await
+    }
+
+    /// A requeue (Scale's): as [`Jobs::retry`], with `tries` tries, and at `priority` from now on when
+    /// given. The priority is the job's own from then, so it also holds for its later runs.
+    pub async fn requeue(
+        &self,
+        id: &JobId,
+        tries: u32,
+        priority: Option<i32>,
+    ) -> Result<Retried, Unavailable> {
+        let options = RetryOptions {
+            rerun: false,
+            tries: Some(tries),
+            priority,
+        };
+        self.retry_as(id, options).await
+    }
+
+    async fn retry_as(&self, id: &JobId, options: RetryOptions) -> Result<Retried, Unavailable> {
         record_job(id);
-        Ok(match self.store.retry_with(id, rerun, tries).await? {
+        Ok(match self.store.retry_as(id, options).await? {
             RetryOutcome::Missing => Retried::Missing,
             RetryOutcome::Rejected => Retried::Rejected,
             RetryOutcome::NotEnded(state) => Retried::NotEnded(state),

@@ -56,6 +56,7 @@ pub use aliases::{Alias, Named};
 pub use idempotency::Idempotency;
 pub use listing::{Group, JobQuery, Page};
 pub use logs::{LogBudget, LogPiece, LogSlice, LogStream};
+pub use retries::RetryOptions;
 pub use server::{HashEncoding, RECOMMENDED_HASH_MAX_LISTPACK_VALUE};
 pub use workers::WorkerRecord;
 

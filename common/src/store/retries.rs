@@ -5,10 +5,22 @@ use crate::{JobId, JobState, StoreError};
 
 use super::{Requeue, RetryOutcome, Store};
 
+/// What a retry may change besides the job's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryOptions {
+    /// A job that succeeded (and that no job waits on) runs again too.
+    pub rerun: bool,
+    /// The job's new number of tries, instead of its own number again.
+    pub tries: Option<u32>,
+    /// The job's new priority, written to the job and used for its place in the claim order, in the
+    /// same script as the retry: a worker never sees it queued at its old priority.
+    pub priority: Option<i32>,
+}
+
 impl Store {
     /// Puts a failed or canceled job back to `queued` with a fresh set of tries (see `lua/retry.lua`).
     pub async fn retry(&self, id: &JobId) -> Result<RetryOutcome, StoreError> {
-        self.retry_with(id, false, None).await
+        self.retry_as(id, RetryOptions::default()).await
     }
 
     /// As [`Store::retry`]; with `rerun`, a job that succeeded (and that no job waits on) runs again
@@ -19,12 +31,27 @@ impl Store {
         rerun: bool,
         tries: Option<u32>,
     ) -> Result<RetryOutcome, StoreError> {
+        let options = RetryOptions {
+            rerun,
+            tries,
+            priority: None,
+        };
+        self.retry_as(id, options).await
+    }
+
+    /// As [`Store::retry`], changing what `options` say in the same step.
+    pub async fn retry_as(
+        &self,
+        id: &JobId,
+        options: RetryOptions,
+    ) -> Result<RetryOutcome, StoreError> {
         let mut invocation = self.scripts.retry.key(self.job_key(id));
         invocation
             .key(self.ns.key("requeue"))
             .arg(id.as_str())
-            .arg(if rerun { "rerun" } else { "" })
-            .arg(tries.map(|n| n.to_string()).unwrap_or_default());
+            .arg(if options.rerun { "rerun" } else { "" })
+            .arg(options.tries.map(|n| n.to_string()).unwrap_or_default())
+            .arg(options.priority.map(|p| p.to_string()).unwrap_or_default());
         let reply: Vec<String> = self
             .call(|mut conn| async move { Ok(invocation.invoke_async(&mut conn).await?) })
             .await?;

@@ -35,6 +35,7 @@ mod scale;
 mod scale_jobs;
 mod scale_load;
 mod scale_recipes;
+mod scale_requeue;
 mod scale_seeds;
 mod store;
 mod taskapi;

@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use hopper_common::{Claimant, JobId, JobSpec, JobState, NextClaim, QueueName, Store};
+use hopper_common::{
+    Claimant, Ending, Failure, JobId, JobSpec, JobState, NextClaim, QueueName, RetryOptions,
+    RetryOutcome, Store,
+};
 use serde_json::json;
 
 use crate::helpers::{TOKEN, TestEnv, eventually};
@@ -201,5 +204,44 @@ async fn a_wide_urgent_job_is_not_overtaken_by_narrow_ones() {
             "{run:?} started before the wide job ended"
         );
     }
+    env.check_indexes().await;
+}
+
+/// A failed job retried with a new priority (Scale's requeue `priority`) carries it, and re-enters the
+/// claim order at it: it is claimed before a job queued earlier at the default priority.
+#[tokio::test]
+async fn a_job_retried_with_a_new_priority_is_claimed_in_its_new_order() {
+    let env = TestEnv::new();
+    let store = &env.store;
+    let failed = store.create(&spec(None, 1)).await.expect("create");
+    let queue = QueueName::parse("default").expect("queue");
+    store
+        .claim(&failed, &claimant("t1"), &queue, 1, None)
+        .await
+        .expect("claim");
+    let ending = Ending {
+        failure: Some(Failure::Exit(3)),
+        output: String::new(),
+    };
+    store.finish(&failed, "w1", &ending).await.expect("finish");
+    let waiting = store.create(&spec(None, 1)).await.expect("create");
+
+    let options = RetryOptions {
+        tries: Some(4),
+        priority: Some(-7),
+        ..RetryOptions::default()
+    };
+    let outcome = store.retry_as(&failed, options).await.expect("retry");
+    assert!(matches!(outcome, RetryOutcome::Queued(_)), "{outcome:?}");
+    let job = store.get(&failed).await.expect("get").expect("job");
+    assert_eq!(
+        (job.state, job.spec.priority, job.spec.max_tries),
+        (JobState::Queued, Some(-7), 4)
+    );
+    // The earlier job's message is spent on the retried one, now the more urgent.
+    let first = next(store, &waiting, "t2", (1, 8), false).await;
+    assert_eq!(claimed(&first), (&failed, 1));
+    let second = next(store, &failed, "t3", (1, 8), false).await;
+    assert_eq!(claimed(&second), (&waiting, 1));
     env.check_indexes().await;
 }

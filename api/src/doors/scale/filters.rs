@@ -113,6 +113,15 @@ pub(crate) fn string_list(params: &Params<'_>, name: &str) -> Result<Vec<String>
         .collect()
 }
 
+/// `parse_string(..., required=False)` of a filter: "" is no filter, as Scale's `if status:` has it.
+pub(crate) fn optional_text(params: &Params<'_>, name: &str) -> Result<Option<String>, ScaleError> {
+    let text = params
+        .value(name)
+        .map(|raw| text_of(&raw, name))
+        .transpose()?;
+    Ok(text.filter(|t| !t.is_empty()))
+}
+
 /// The filters of `GET /load/` (`JobLoadView.list`, §1.3). Empty means "no filter".
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct LoadFilters {
@@ -137,7 +146,6 @@ pub(crate) fn load_filters(params: &Params<'_>) -> Result<LoadFilters, ScaleErro
 /// The filters of v5 `POST /queue/requeue-jobs/` (`RequeueJobsView.post`, §1.7), besides
 /// `started`/`ended` (see `time_range::optional_range`). `/queue/status/` has none but pagination.
 #[derive(Debug, Default, Clone, PartialEq)]
-#[allow(dead_code)] // for requeue, being built
 pub(crate) struct RequeueFilters {
     /// Not validated by Scale (any text; the docs' choices are CANCELED and FAILED); "" is no filter.
     pub status: Option<String>,
@@ -151,14 +159,10 @@ pub(crate) struct RequeueFilters {
 
 /// The requeue filters, in the order `RequeueJobsView.post` parses them (so the first bad one is the
 /// one reported).
-#[allow(dead_code)] // for requeue, being built
 pub(crate) fn requeue_filters(params: &Params<'_>) -> Result<RequeueFilters, ScaleError> {
-    let status = params
-        .value("status")
-        .map(|raw| text_of(&raw, "status"))
-        .transpose()?;
+    let status = optional_text(params, "status")?;
     Ok(RequeueFilters {
-        status: status.filter(|s| !s.is_empty()),
+        status,
         job_ids: int_list(params, "job_ids")?,
         job_type_ids: int_list(params, "job_type_ids")?,
         job_type_names: string_list(params, "job_type_names")?,

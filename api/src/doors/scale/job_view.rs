@@ -18,7 +18,6 @@ pub(crate) fn job_type_of<'a>(job: &Job, types: &'a JobTypes) -> Option<&'a JobT
 }
 
 /// The item of a v5 job list (`JobSerializerV5`), as requeue returns them.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) fn list_item(job: &Job, types: &JobTypes) -> Value {
     let job_type = job_type_of(job, types);
     let mut fields = common(job, job_type.map(|t| job_type_view::base(t, Version::V5)));
@@ -80,7 +79,7 @@ fn common(job: &Job, job_type: Option<Value>) -> Map<String, Value> {
         "priority": job.spec.priority.unwrap_or(hopper_common::JobSpec::DEFAULT_PRIORITY),
         "num_exes": num_exes(job),
         "timeout": job.spec.timeout.map(|t| t.as_secs()),
-        "max_tries": job.spec.max_tries,
+        "max_tries": max_tries(job),
         "cpus_required": f64::from(job.spec.threads),
         "mem_required": null,
         "disk_in_required": null,
@@ -112,10 +111,24 @@ pub(crate) fn id_number(job: &Job) -> Value {
         .map_or_else(|_| Value::String(job.id.to_string()), Value::from)
 }
 
-/// Scale counts an execution each time a job is queued: a job waiting for its next run has had its
-/// runs so far and one more on its way.
+/// Scale counts an execution each time a job is queued, requeues included: a job waiting for its next
+/// run has had its runs so far and one more on its way.
 fn num_exes(job: &Job) -> u32 {
-    job.attempts + u32::from(job.state == JobState::Queued)
+    runs_before_retry(job) + job.attempts + u32::from(job.state == JobState::Queued)
+}
+
+/// Scale's `max_tries` runs on from `num_exes` (a requeue sets it to `num_exes + job_type.max_tries`),
+/// while a retry gives Hopper's job a fresh count: the runs before it make up the difference.
+fn max_tries(job: &Job) -> u32 {
+    runs_before_retry(job) + job.spec.max_tries
+}
+
+/// Runs that ended before the job's last retry: the history keeps every ended run, the current
+/// round's (`attempts`, less one running now) among them. A listed job carries no history: 0.
+fn runs_before_retry(job: &Job) -> u32 {
+    let running = u32::from(matches!(job.state, JobState::Running | JobState::Suspended));
+    let ended = u32::try_from(job.history.len()).unwrap_or(u32::MAX);
+    ended.saturating_sub(job.attempts.saturating_sub(running))
 }
 
 /// When it was queued last, where Hopper knows it: a queued job's last change is its queueing.

@@ -20,6 +20,7 @@ mod recipe_details;
 mod recipe_type_view;
 mod recipe_view;
 mod requeue;
+mod requeue_selection;
 mod routes;
 mod settings;
 pub(crate) mod status;

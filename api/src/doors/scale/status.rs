@@ -4,7 +4,6 @@
 use hopper_common::JobState;
 
 /// Scale's statuses, as its JSON and its `status` filters spell them.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) const ALL: [&str; 7] = [
     "PENDING",
     "BLOCKED",
@@ -30,7 +29,6 @@ pub(crate) fn of(state: JobState) -> &'static str {
 }
 
 /// The core states a Scale status filter picks.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) fn states(status: &str) -> &'static [JobState] {
     match status {
         "PENDING" => &[JobState::Pending],

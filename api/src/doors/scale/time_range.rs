@@ -139,11 +139,9 @@ pub(crate) fn load_range(params: &Params<'_>, now: DateTime<Utc>) -> Result<Load
 }
 
 /// `(started, ended)`, either absent.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) type OptionalRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The v5 requeue's range (§1.7): both optional, same checks, no maximum.
-#[allow(dead_code)] // for requeue, being built
 pub(crate) fn optional_range(
     params: &Params<'_>,
     now: DateTime<Utc>,

@@ -5,8 +5,9 @@
 -- (reason `rejected`) never passed its checks and is not retried.
 -- With ARGV[2] = 'rerun', a job that succeeded is run again too (the TaskAPI's "state 0" on a
 -- completed task), unless others wait on it: they ran on its success, and rerunning it would not
--- undo that. ARGV[3], when not '', is the job's new number of tries.
--- KEYS: job, the requeue set. ARGV: job id, '' or 'rerun', '' or tries.
+-- undo that. ARGV[3], when not '', is the job's new number of tries. ARGV[4], when not '', is its new
+-- priority: written before the job re-enters the claim order, so that it enters at that priority.
+-- KEYS: job, the requeue set. ARGV: job id, '' or 'rerun', '' or tries, '' or priority.
 -- Returns {'missing'}, {'rejected'}, {state} when not retried, {'waiting', pending or blocked} for a
 -- dependent job that waits on its parents again, or {'retried', threads, queues}.
 local f = redis.call('HMGET', KEYS[1], 'state', 'threads', 'queues', 'reason', 'waiting', 'blockers')
@@ -23,6 +24,9 @@ if ARGV[3] and ARGV[3] ~= '' then
 end
 if f[4] == 'rejected' then
   return {'rejected'}
+end
+if ARGV[4] and ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'priority', ARGV[4])
 end
 redis.call('HDEL', KEYS[1], 'ended', 'reason', 'exit_code', 'signal', 'message', 'output', 'cancel',
   'note', 'worker', 'host', 'queue', 'started', 'threads_granted', 'claim')
