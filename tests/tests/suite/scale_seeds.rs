@@ -23,6 +23,21 @@ args = ["${param_1}", "${param_2}"]
 inputs = ["param_1", "param_2"]
 queues = ["default"]
 priority = 1
+
+[[type]]
+name = "georef"
+id = 5
+program = "analyze.php"
+args = ["${image}", "${georeference_data}"]
+inputs = ["image", "georeference_data"]
+queues = ["default"]
+
+[[recipe]]
+name = "MyRecipe"
+version = "1.0.0"
+id = 1234
+description = "This is a description of the recipe"
+jobs = [{ name = "kml", type = "georef" }]
 "#;
 
 fn keys(value: &Value) -> Vec<&str> {
@@ -222,4 +237,147 @@ async fn the_seeds_new_job_example() {
         job["data"]["input_data"],
         json!([{"name": "param_1", "value": "HELLO"}, {"name": "param_2", "value": "/data/9876.kml"}])
     );
+}
+
+/// v5 `POST /queue/new-recipe/`: the seed's body as written names Scale files, refused with the bare
+/// string; with paths for values, 201 and every field of the seed's recipe details.
+#[tokio::test]
+async fn the_seeds_new_recipe_example() {
+    let env = TestEnv::new();
+    let api = scale_node(&env, TYPES).await;
+    let seed = json!({
+        "recipe_type_id": 1234,
+        "recipe_data": {
+            "version": "1.0",
+            "input_data": [{"name": "image", "file_id": 1234}, {"name": "georeference_data", "file_id": 1235}],
+            "workspace_id": 12
+        }
+    });
+    let (status, _, refused) = call(&api, Method::POST, "/queue/new-recipe/", Some(&seed)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let text = refused.as_str().expect("a bare JSON string");
+    assert!(
+        text.starts_with("Invalid recipe data: input image names Scale files"),
+        "{text}"
+    );
+    let by_path = json!({
+        "recipe_type_id": 1234,
+        "recipe_data": {
+            "version": "1.0",
+            "input_data": [{"name": "image", "value": "/data/1234.png"},
+                           {"name": "georeference_data", "value": "/data/1235.xml"}],
+            "workspace_id": 12
+        }
+    });
+    let (status, location, recipe) =
+        call(&api, Method::POST, "/queue/new-recipe/", Some(&by_path)).await;
+    assert_eq!(status, StatusCode::CREATED, "{recipe}");
+    assert_eq!(
+        location,
+        Some(format!("{}/v5/recipes/{}/", api.url, recipe["id"]))
+    );
+    let got = keys(&recipe);
+    for key in [
+        "id",
+        "recipe_type",
+        "event",
+        "created",
+        "completed",
+        "last_modified",
+        "data",
+        "input_files",
+        "jobs",
+    ] {
+        assert!(got.contains(&key), "{key} not in {recipe}");
+    }
+    let got = keys(&recipe["recipe_type"]);
+    for key in [
+        "id",
+        "name",
+        "version",
+        "description",
+        "is_active",
+        "definition",
+        "created",
+        "last_modified",
+        "archived",
+    ] {
+        assert!(got.contains(&key), "{key} not in {}", recipe["recipe_type"]);
+    }
+    assert_eq!(
+        recipe["recipe_type"]["description"],
+        "This is a description of the recipe"
+    );
+    assert_eq!(recipe["jobs"][0]["job_name"], "kml");
+    assert_eq!(recipe["jobs"][0]["job"]["status"], "QUEUED");
+}
+
+/// v5 `POST /queue/requeue-jobs/`: the seed's answer is a page of the jobs model; a job that had
+/// been queued and was canceled is QUEUED again, "the status will be QUEUED if the job has been
+/// previously queued".
+#[tokio::test]
+async fn the_seeds_requeue_example() {
+    let env = TestEnv::new();
+    let api = scale_node(&env, TYPES).await;
+    let body = json!({"job_type_id": 1234, "job_data": {"input_data": [
+        {"name": "param_1", "value": "HELLO"}, {"name": "param_2", "value": "/data/x"}]}});
+    let (_, _, job) = call(&api, Method::POST, "/queue/new-job/", Some(&body)).await;
+    let id = job["id"].clone();
+    let canceled = api
+        .client
+        .delete(format!("{}/api/v1/jobs/{id}", api.url))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .expect("DELETE");
+    assert!(canceled.status().is_success());
+    let request = json!({"status": "CANCELED", "job_type_ids": [1234], "priority": 10});
+    let (status, _, page) = call(&api, Method::POST, "/queue/requeue-jobs/", Some(&request)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(keys(&page), ["count", "next", "previous", "results"]);
+    let item = &page["results"][0];
+    assert_eq!(
+        (&item["id"], &item["status"], &item["priority"]),
+        (&id, &json!("QUEUED"), &json!(10))
+    );
+    let seed_item = [
+        "id",
+        "job_type",
+        "job_type_rev",
+        "event",
+        "error",
+        "status",
+        "priority",
+        "num_exes",
+        "timeout",
+        "max_tries",
+        "cpus_required",
+        "mem_required",
+        "disk_in_required",
+        "disk_out_required",
+        "created",
+        "queued",
+        "started",
+        "ended",
+        "last_status_change",
+        "last_modified",
+    ];
+    let got = keys(item);
+    let missing: Vec<&&str> = seed_item.iter().filter(|k| !got.contains(k)).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {item}");
+    let seed_type = [
+        "id",
+        "name",
+        "version",
+        "title",
+        "description",
+        "is_system",
+        "is_long_running",
+        "is_active",
+        "is_operational",
+        "is_paused",
+        "icon_code",
+    ];
+    let got = keys(&item["job_type"]);
+    assert!(seed_type.iter().all(|k| got.contains(k)), "{got:?}");
 }
