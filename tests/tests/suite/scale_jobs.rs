@@ -6,12 +6,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::api_client::Api;
 use crate::helpers::{TOKEN, TestEnv};
+use crate::scale_client::{call, scale_node};
 
 /// The seed's kml-footprint type (id 8, priority 2, timeout 600 s), a second type with priority 123
 /// (Scale's `TestQueueStatusView` queue row) and a paused third.
-const TYPES: &str = r#"
+pub(crate) const TYPES: &str = r#"
 [[type]]
 name = "kml-footprint"
 version = "1.0.0"
@@ -42,43 +42,7 @@ priority = 1
 paused = true
 "#;
 
-pub(crate) async fn scale_node(env: &TestEnv, types: &str) -> Api {
-    let path = env.path("types.toml");
-    std::fs::write(&path, types).expect("types file");
-    let flags = env
-        .api_flags()
-        .set("--job-types", path.display().to_string())
-        .set("--open-doors", "scale");
-    env.api_with(flags).await
-}
-
-/// One request; the status, the `Location` header and the JSON body (`Null` for none).
-pub(crate) async fn call(
-    api: &Api,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-) -> (StatusCode, Option<String>, Value) {
-    let mut request = api.client.request(method, format!("{}{path}", api.url));
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().expect("ASCII").to_owned());
-    let text = response.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-    };
-    (status, location, body)
-}
-
-fn kml(path: &str) -> Value {
+pub(crate) fn kml(path: &str) -> Value {
     // The seed's request, with a value where the seed sends a Scale file id (Hopper keeps no files).
     json!({
         "job_type_id": 8,
@@ -352,96 +316,4 @@ async fn v5_only_endpoints_are_not_found_under_v6_and_methods_are_checked() {
         );
     }
     assert!(env.job_keys().await.is_empty());
-}
-
-/// `TestQueueStatusView.test_successful` and the v6 seed: queued jobs grouped by type with count,
-/// the earliest queued time and the best priority; unpaused types first, then by priority.
-#[tokio::test]
-async fn the_queue_status_groups_queued_jobs_by_type() {
-    let env = TestEnv::new();
-    let api = scale_node(&env, TYPES).await;
-    let (_, _, empty) = call(&api, Method::GET, "/queue/status/", None).await;
-    assert_eq!(
-        empty,
-        json!({"count": 0, "next": null, "previous": null, "results": []})
-    );
-    for (type_id, data) in [
-        (9, json!({})),
-        (9, json!({})),
-        (8, kml("/a")["job_data"].clone()),
-        (10, json!({})),
-    ] {
-        let body = json!({"job_type_id": type_id, "job_data": data});
-        let (status, _, job) = call(&api, Method::POST, "/v5/queue/new-job/", Some(&body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{job}");
-    }
-    let (status, _, queue) = call(&api, Method::GET, "/v5/queue/status/", None).await;
-    assert_eq!(status, StatusCode::OK, "{queue}");
-    assert_eq!(queue["count"], 3);
-    let rows = queue["results"].as_array().expect("results");
-    let ids: Vec<&Value> = rows.iter().map(|r| &r["job_type"]["id"]).collect();
-    assert_eq!(
-        ids,
-        [&json!(8), &json!(9), &json!(10)],
-        "priority 2, then 123, then the paused type"
-    );
-    assert_eq!(rows[1]["count"], 2);
-    assert_eq!(rows[1]["highest_priority"], 123);
-    assert!(rows[1]["longest_queued"].is_string());
-    assert_eq!(rows[2]["job_type"]["is_paused"], true);
-    assert_eq!(
-        rows[0]["job_type"]["category"], "footprints",
-        "v5's base type"
-    );
-
-    let (_, _, v6) = call(&api, Method::GET, "/v6/queue/status/?page_size=1", None).await;
-    assert_eq!(v6["count"], 3);
-    assert!(v6["next"].as_str().expect("next").contains("page=2"));
-    // The v6 seed's example keys, every one.
-    let keys: Vec<&str> = v6["results"][0]["job_type"]
-        .as_object()
-        .expect("job type")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    for key in [
-        "id",
-        "name",
-        "version",
-        "title",
-        "description",
-        "is_active",
-        "is_paused",
-        "is_published",
-        "icon_code",
-        "unmet_resources",
-    ] {
-        assert!(keys.contains(&key), "{key} not in {keys:?}");
-    }
-}
-
-/// The job types behind `job_type_id`, ordered by name and version, in DRF's pages.
-#[tokio::test]
-async fn the_job_types_are_listed() {
-    let env = TestEnv::new();
-    let api = scale_node(&env, TYPES).await;
-    let (status, _, types) = call(&api, Method::GET, "/v6/job-types/", None).await;
-    assert_eq!(status, StatusCode::OK);
-    let names: Vec<&Value> = types["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|t| &t["name"])
-        .collect();
-    assert_eq!(
-        names,
-        [
-            &json!("archiver"),
-            &json!("indexer"),
-            &json!("kml-footprint")
-        ]
-    );
-    let (_, _, v5) = call(&api, Method::GET, "/v5/job-types/", None).await;
-    assert_eq!(v5["results"][2]["max_tries"], 1);
-    assert_eq!(v5["results"][2]["timeout"], 600);
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::api_client::Api;
 use crate::helpers::{TestEnv, eventually};
 use crate::scale::runs;
+use crate::scale_client::{get, post, scale_node};
 
 const TYPES: &str = r#"
 [[type]]
@@ -77,42 +78,8 @@ jobs = [ { name = "first", type = "noop" },
          { name = "second", type = "missing", after = ["first"] } ]
 "#;
 
-/// A node with the types above and the Scale door open.
 async fn node(env: &TestEnv) -> Api {
-    let types = env.path("types.toml");
-    std::fs::write(&types, TYPES).expect("types file");
-    let flags = env
-        .api_flags()
-        .set("--job-types", types.display().to_string())
-        .set("--open-doors", "scale");
-    env.api_with(flags).await
-}
-
-/// POSTs `body` to `path`: the status, the `Location` if any, and the JSON body.
-async fn post(api: &Api, path: &str, body: &Value) -> (StatusCode, Option<String>, Value) {
-    let response = api
-        .client
-        .post(format!("{}{path}", api.url))
-        .json(body)
-        .send()
-        .await
-        .expect("POST");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().expect("ASCII").to_owned());
-    (status, location, response.json().await.expect("JSON"))
-}
-
-async fn get(api: &Api, path: &str) -> (StatusCode, Value) {
-    let response = api
-        .client
-        .get(format!("{}{path}", api.url))
-        .send()
-        .await
-        .expect("GET");
-    (response.status(), response.json().await.expect("JSON"))
+    scale_node(env, TYPES).await
 }
 
 /// The recipe's details at `path` once `done` holds for them.

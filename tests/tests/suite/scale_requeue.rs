@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::api_client::Api;
 use crate::helpers::{TOKEN, TestEnv, eventually};
 use crate::native_client::Native;
+use crate::scale_client::scale_node;
 
 const TYPES: &str = r#"
 [[type]]
@@ -38,26 +39,12 @@ queues = ["default"]
 "#;
 
 async fn node(env: &TestEnv) -> Api {
-    let types = env.path("types.toml");
-    std::fs::write(&types, TYPES).expect("types file");
-    let flags = env
-        .api_flags()
-        .set("--job-types", types.display().to_string())
-        .set("--open-doors", "scale");
-    env.api_with(flags).await
+    scale_node(env, TYPES).await
 }
 
 async fn post(api: &Api, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response = api
-        .client
-        .post(format!("{}{path}", api.url))
-        .json(body)
-        .send()
-        .await
-        .expect("POST");
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let (status, _, body) = crate::scale_client::post(api, path, body).await;
+    (status, body)
 }
 
 /// A Scale job of type `type_id` through v5 new-job; its id.

@@ -5,10 +5,10 @@
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::TestEnv;
-use crate::scale_jobs::{call, scale_node};
+use crate::scale_client::{call, keys, scale_node};
 
 /// A type with the seed's id 1234 and Scale-like input names (Hopper's inputs are identifiers, so the
 /// seed's "Param 1" cannot be one).
@@ -39,15 +39,6 @@ id = 1234
 description = "This is a description of the recipe"
 jobs = [{ name = "kml", type = "georef" }]
 "#;
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
 
 /// v5 `GET /load/` and v6 `GET http://.../v6/load` (no trailing slash: Django's APPEND_SLASH
 /// redirects it): DRF's envelope in its order, and the seed's sample fields.
