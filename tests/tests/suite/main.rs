@@ -36,6 +36,7 @@ mod scale_client;
 mod scale_jobs;
 mod scale_load;
 mod scale_queue;
+mod scale_recipe_answers;
 mod scale_recipes;
 mod scale_requeue;
 mod scale_seeds;
