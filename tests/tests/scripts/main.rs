@@ -17,6 +17,8 @@
 //! - `run_cluster::a_killed_api_node_is_routed_around_and_not_restarted`: after SIGKILL to one API
 //!   node, HAProxy's health check marks it down and every request through the balancer succeeds;
 //!   run-cluster reports the exit and does not start the node again.
+//! - `run_cluster::a_second_ctrl_c_stops_at_once`: a second, separate Ctrl-C cuts the workers' drain
+//!   short; the running job ends `worker_shutdown` and no process is left.
 //! - `ensure_services::hung_rabbitmq_is_reported_not_started`: a port that accepts connections but does
 //!   not answer the AMQP handshake stops ensure-services at once with a message naming RabbitMQ.
 //! - `ensure_services::hung_redis_is_reported_not_started`: the same for Redis and PING.
@@ -29,6 +31,7 @@
 #![allow(unreachable_pub)]
 
 mod blackhole;
+mod cluster;
 mod run;
 
 mod ensure_services;
