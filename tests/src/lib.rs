@@ -1,5 +1,6 @@
 //! What Hopper's integration test binaries share (`suite`, nodes started in-process; `faults`, the real
-//! binaries with faults injected; `scripts`, the repository's scripts run for real): where the shared
+//! binaries with faults injected; `scripts`, the repository's scripts run for real; `deploy`, the
+//! deployment files checked against the binaries' `--help`): where the shared
 //! Redis and RabbitMQ are and where the binaries are, waiting for a condition with a deadline, asking
 //! the broker about a queue, and removing a test's namespace afterwards.
 

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 /// The variables with which ensure-services is pointed at other ports; a run gets only those it is
@@ -68,5 +70,19 @@ pub async fn run_script(script: &str, env: &[(&str, String)], bound: Duration) -
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         took: started.elapsed(),
+    }
+}
+
+/// Appends what `stream` says to `into` as it comes, until it closes: a long-running script's output,
+/// read while the test waits for a line of it.
+pub async fn collect(mut stream: impl tokio::io::AsyncRead + Unpin, into: Arc<Mutex<String>>) {
+    let mut buffer = [0; 4096];
+    while let Ok(read) = stream.read(&mut buffer).await {
+        if read == 0 {
+            return;
+        }
+        into.lock()
+            .expect("output")
+            .push_str(&String::from_utf8_lossy(&buffer[..read]));
     }
 }

@@ -12,8 +12,9 @@ use hopper_tests::{eventually_within as eventually, redis_url, remove_namespace}
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
+
+use crate::run::collect;
 
 const TOKEN: &str = "run-local-token";
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -223,18 +224,6 @@ fn repo() -> PathBuf {
         .parent()
         .expect("the tests crate lives in the repository")
         .to_owned()
-}
-
-async fn collect(mut stream: impl tokio::io::AsyncRead + Unpin, into: Arc<Mutex<String>>) {
-    let mut buffer = [0; 4096];
-    while let Ok(read) = stream.read(&mut buffer).await {
-        if read == 0 {
-            return;
-        }
-        into.lock()
-            .expect("output")
-            .push_str(&String::from_utf8_lossy(&buffer[..read]));
-    }
 }
 
 /// One Ctrl-C on run-local drains: the job running at that moment, released during the drain, ends
