@@ -262,7 +262,8 @@ fn compose_balancer_checks_readyz_on_every_api_node() {
     );
 }
 
-/// Docker waits stop_grace_period before SIGKILL: longer than HOPPER_SHUTDOWN_GRACE for a node, and
+/// Docker waits stop_grace_period before SIGKILL: longer than HOPPER_UNREADY_DELAY +
+/// HOPPER_SHUTDOWN_GRACE for a node, and
 /// than HOPPER_DRAIN + HOPPER_KILL_GRACE + 2 s for a worker, so neither is killed while it drains.
 #[test]
 fn compose_stop_grace_periods_outlast_the_drains() {
@@ -270,11 +271,12 @@ fn compose_stop_grace_periods_outlast_the_drains() {
     for node in of_binary(&services, "hopper-api") {
         let grace = node
             .duration_of("HOPPER_SHUTDOWN_GRACE")
-            .unwrap_or(Duration::from_secs(30));
+            .unwrap_or(Duration::from_secs(30))
+            + node.duration_of("HOPPER_UNREADY_DELAY").unwrap_or_default();
         let period = node.stop_grace_period();
         assert!(
             period > grace,
-            "{}: stop_grace_period {period:?} <= HOPPER_SHUTDOWN_GRACE {grace:?}",
+            "{}: stop_grace_period {period:?} <= HOPPER_UNREADY_DELAY + HOPPER_SHUTDOWN_GRACE {grace:?}",
             node.name
         );
     }

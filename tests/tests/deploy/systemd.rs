@@ -139,17 +139,17 @@ fn expect_env_file(file: &str, binaries: &[&Help]) {
     }
 }
 
-/// hopper-api.service: its settings exist, and TimeoutStopSec outlasts HOPPER_SHUTDOWN_GRACE, the time
-/// the node gives the requests in flight after SIGTERM.
+/// hopper-api.service: its settings exist, and TimeoutStopSec outlasts HOPPER_UNREADY_DELAY plus
+/// HOPPER_SHUTDOWN_GRACE, the time the node serves on unready and then gives the requests in flight.
 #[test]
 fn the_api_unit_outlasts_the_shutdown_grace() {
     let unit = Unit::read("hopper-api.service");
     let api = unit.expect_known_settings();
     let timeout = unit.expect_drain_friendly_stop();
-    let grace = unit.setting("HOPPER_SHUTDOWN_GRACE");
+    let grace = unit.setting("HOPPER_SHUTDOWN_GRACE") + unit.setting("HOPPER_UNREADY_DELAY");
     assert!(
         timeout > grace,
-        "TimeoutStopSec {timeout:?} must exceed HOPPER_SHUTDOWN_GRACE {grace:?}"
+        "TimeoutStopSec {timeout:?} must exceed HOPPER_UNREADY_DELAY + HOPPER_SHUTDOWN_GRACE {grace:?}"
     );
     expect_env_file("api.env.example", &[&api]);
 }
