@@ -159,6 +159,12 @@ impl RunCluster {
             .unwrap_or_else(|| panic!("run-cluster printed no {name}:\n{}", self.said_so_far()))
     }
 
+    /// Everything a member (`worker-alpha-1`, `api-1`) logged, for failure messages.
+    pub fn log_of(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("state/cluster/{name}.log")))
+            .unwrap_or_default()
+    }
+
     pub fn haproxy_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("state/cluster/haproxy.log"))
             .unwrap_or_default()

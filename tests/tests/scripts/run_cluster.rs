@@ -115,7 +115,12 @@ async fn a_second_ctrl_c_stops_at_once() {
     let status = run.exit_within(Duration::from_secs(15)).await;
     assert_eq!(status.code(), Some(130), "{status}");
     run.said("run-cluster: stopped").await;
-    assert_eq!(run.job_field(&job, "reason").await, "worker_shutdown");
+    assert_eq!(
+        run.job_field(&job, "reason").await,
+        "worker_shutdown",
+        "{}",
+        run.log_of("worker-alpha-1")
+    );
     assert!(
         group_is_empty(run.group),
         "a process of run-cluster's group is left"
