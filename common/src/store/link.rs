@@ -9,6 +9,7 @@ use crate::reconnect::{Held, Reconnect};
 use crate::{Namespace, StoreError};
 
 use super::locator::Locator;
+use super::master_watch::NodeAddress;
 use super::{Store, now_ms};
 
 /// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`]. Short,
@@ -69,10 +70,11 @@ impl Store {
 ///
 /// Behind Sentinel, each connect asks the Sentinels for the master ([`Locator`]), so dropping the
 /// manager is also how a failover is followed: the old master refuses connections, or answers
-/// `READONLY` once demoted, and both count as an outage. The manager's own reconnect (it keeps the
-/// address it was opened on) starts only after a dropped connection, which is an outage too, so the
-/// link drops that manager at once: only calls already under way on it could reach the same node
-/// again, and a write there fails `READONLY` if it was demoted.
+/// `READONLY` once demoted, and both count as an outage; and a master the Sentinels no longer name is
+/// not used again ([`Locator::still_master`]), even while it still answers. The manager's own
+/// reconnect (it keeps the address it was opened on) starts only after a dropped connection, which is
+/// an outage too, so the link drops that manager at once: only calls already under way on it could
+/// reach the same node again, and a write there fails `READONLY` if it was demoted.
 pub(super) struct Link {
     locator: Locator,
     manager: Reconnect<Connection>,
@@ -88,6 +90,8 @@ pub(super) struct Link {
 struct Connection {
     manager: ConnectionManager,
     clock_offset_ms: i64,
+    /// Behind Sentinel, the master it reached (see [`Locator::still_master`]).
+    master: Option<NodeAddress>,
 }
 
 impl Link {
@@ -149,17 +153,22 @@ impl Link {
 
     async fn get(&self) -> Result<Held<Connection>, StoreError> {
         self.manager
-            .get(|_| true, || self.connect(), StoreError::Reconnecting)
+            .get(
+                |connection| self.locator.still_master(connection.master.as_ref()),
+                || self.connect(),
+                StoreError::Reconnecting,
+            )
             .await
     }
 
     async fn connect(&self) -> Result<Connection, StoreError> {
         let client = self.locator.client().await.map_err(StoreError::Connect)?;
-        let mut manager = ConnectionManager::new_with_config(client, self.config())
+        let mut manager = ConnectionManager::new_with_config(client.clone(), self.config())
             .await
             .map_err(StoreError::Connect)?;
-        self.locator
-            .check(&mut manager)
+        let master = self
+            .locator
+            .check(&client, &mut manager)
             .await
             .map_err(StoreError::Connect)?;
         let before = now_ms();
@@ -171,6 +180,7 @@ impl Link {
         Ok(Connection {
             manager,
             clock_offset_ms: (secs * 1000 + micros / 1000) as i64 - here as i64,
+            master,
         })
     }
 }

@@ -2,14 +2,20 @@
 //! at the moment of connecting (`redis+sentinel://`, see `redis_address.rs`).
 //!
 //! With Sentinel, a failover moves the master; the store notices because its calls fail as an outage
-//! (the old master is gone, or answers `READONLY` once demoted, see `StoreError::is_outage`), drops
-//! its connection, and the next connect asks the Sentinels again.
+//! (the old master is gone, or answers `READONLY` once demoted, see `StoreError::is_outage`), or
+//! because the Sentinels name another master (`master_watch.rs`); it drops its connection, and the
+//! next connect asks the Sentinels again.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use redis::{Client, ConnectionAddr, ErrorKind, RedisConnectionInfo, RedisError, Role};
 
 use crate::{RedisAddress, SentinelAddress};
+
+use super::master_watch::{MasterWatch, NodeAddress};
 
 pub(super) enum Locator {
     Server(Client),
@@ -20,23 +26,26 @@ pub(super) enum Locator {
         master: String,
         /// The credentials and database for the master itself.
         node: SentinelNodeConnectionInfo,
+        watch: Arc<MasterWatch>,
     },
 }
 
 impl Locator {
-    pub(super) fn new(address: &RedisAddress) -> Result<Self, RedisError> {
+    /// `limit` bounds each question to a Sentinel (`HOPPER_REDIS_TIMEOUT`).
+    pub(super) fn new(address: &RedisAddress, limit: Duration) -> Result<Self, RedisError> {
         match address {
             RedisAddress::Server(url) => Client::open(url.as_str()).map(Self::Server),
-            RedisAddress::Sentinel(address) => Self::sentinel(address),
+            RedisAddress::Sentinel(address) => Self::sentinel(address, limit),
         }
     }
 
-    fn sentinel(address: &SentinelAddress) -> Result<Self, RedisError> {
-        let sentinels = address
+    fn sentinel(address: &SentinelAddress, limit: Duration) -> Result<Self, RedisError> {
+        let sentinels: Vec<ConnectionAddr> = address
             .sentinels
             .iter()
             .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port))
             .collect();
+        let watch = MasterWatch::new(sentinels.clone(), address.master.clone(), limit);
         let mut redis = RedisConnectionInfo::default().set_db(address.db);
         if let Some(username) = &address.username {
             redis = redis.set_username(username);
@@ -48,6 +57,7 @@ impl Locator {
             sentinels: tokio::sync::Mutex::new(Sentinel::build(sentinels)?),
             master: address.master.clone(),
             node: SentinelNodeConnectionInfo::default().set_redis_connection_info(redis),
+            watch: Arc::new(watch),
         })
     }
 
@@ -60,6 +70,7 @@ impl Locator {
                 sentinels,
                 master,
                 node,
+                ..
             } => {
                 let mut sentinels = sentinels.lock().await;
                 sentinels.async_master_for(master, Some(node)).await
@@ -67,21 +78,45 @@ impl Locator {
         }
     }
 
-    /// Checks, on the connection just opened, that it reached a master: between the Sentinels'
-    /// answer and this connect a failover may have demoted it, and a connection to a replica would
-    /// serve stale reads until its first write failed. A plain URL is taken as it is.
-    pub(super) async fn check(&self, manager: &mut ConnectionManager) -> Result<(), RedisError> {
-        let Self::Sentinel { master, .. } = self else {
-            return Ok(());
+    /// Checks, on the connection just opened to `client`, that it reached a master: between the
+    /// Sentinels' answer and this connect a failover may have demoted it, and a connection to a
+    /// replica would serve stale reads until its first write failed. Returns the master's address,
+    /// for [`Self::still_master`]. A plain URL is taken as it is.
+    pub(super) async fn check(
+        &self,
+        client: &Client,
+        manager: &mut ConnectionManager,
+    ) -> Result<Option<NodeAddress>, RedisError> {
+        let Self::Sentinel { master, watch, .. } = self else {
+            return Ok(None);
         };
         let role: Role = redis::cmd("ROLE").query_async(manager).await?;
         match role {
-            Role::Primary { .. } => Ok(()),
+            Role::Primary { .. } => {
+                let address = match client.get_connection_info().addr() {
+                    ConnectionAddr::Tcp(host, port) => Some((host.clone(), *port)),
+                    _ => None,
+                };
+                if let Some(address) = &address {
+                    watch.connected(address.clone());
+                }
+                watch.start();
+                Ok(address)
+            }
             other => Err(RedisError::from((
                 ErrorKind::Server(redis::ServerErrorKind::ReadOnly),
                 "the node the Sentinels named as master is not one (a failover is under way)",
                 format!("master {master:?}: {other:?}"),
             ))),
+        }
+    }
+
+    /// Whether a connection opened to `address` (as [`Self::check`] returned it) may still be
+    /// used: always for a plain URL; behind Sentinel, while they name it the master.
+    pub(super) fn still_master(&self, address: Option<&NodeAddress>) -> bool {
+        match (self, address) {
+            (Self::Sentinel { watch, .. }, Some(address)) => watch.still_master(address),
+            _ => true,
         }
     }
 }

@@ -39,6 +39,7 @@ mod listing;
 mod load;
 mod locator;
 mod logs;
+mod master_watch;
 mod queues;
 mod requeue;
 mod retries;
@@ -224,7 +225,7 @@ impl Store {
                 why,
             )))
         })?;
-        let locator = Locator::new(&address).map_err(StoreError::Url)?;
+        let locator = Locator::new(&address, limit).map_err(StoreError::Url)?;
         let scripts = Scripts {
             create: indexed(include_str!("lua/create.lua")),
             confirm: indexed(include_str!("lua/confirm.lua")),
