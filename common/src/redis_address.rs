@@ -290,7 +290,7 @@ mod tests {
         assert!(!shown.contains("topsecret"), "{shown}");
         let shown = format!(
             "{:?}",
-            RedisAddress::parse("redis://:topsecret@h1").unwrap()
+            RedisAddress::parse("redis://:topsecret@h1").expect("a plain URL")
         );
         assert!(!shown.contains("topsecret"), "{shown}");
     }
