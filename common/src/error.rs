@@ -112,6 +112,19 @@ mod tests {
         }
     }
 
+    /// What Redis sends, read as the client reads it.
+    fn reply(wire: &str) -> StoreError {
+        let value = redis::parse_redis_value(wire.as_bytes()).expect("a RESP error");
+        StoreError::Redis(value.extract_error().expect_err("an error reply"))
+    }
+
+    #[test]
+    fn a_master_without_its_replicas_is_an_outage_too() {
+        assert!(reply("-NOREPLICAS Not enough good replicas to write.\r\n").is_outage());
+        assert!(reply("-READONLY You can't write against a read only replica.\r\n").is_outage());
+        assert!(!reply("-ERR unknown command 'NOPE'\r\n").is_outage());
+    }
+
     #[test]
     fn other_answers_are_the_callers_to_report() {
         for kind in [ServerErrorKind::ResponseError, ServerErrorKind::NoScript] {

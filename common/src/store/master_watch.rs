@@ -117,3 +117,26 @@ async fn watch(watch: Weak<MasterWatch>) {
         *last = Some(named);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(port: u16) -> NodeAddress {
+        ("127.0.0.1".to_owned(), port)
+    }
+
+    #[test]
+    fn a_master_is_used_until_the_sentinels_name_another() {
+        let watch = MasterWatch::new(vec![], "m".to_owned(), Duration::from_secs(1));
+        // Before the Sentinels were first asked, nothing speaks against the connection.
+        assert!(watch.still_master(&address(1)));
+        watch.connected(address(1));
+        assert!(watch.still_master(&address(1)));
+        // What the watch records when a Sentinel names the promoted replica.
+        *watch.named() = Some(address(2));
+        assert!(!watch.still_master(&address(1)));
+        watch.connected(address(2));
+        assert!(watch.still_master(&address(2)));
+    }
+}
