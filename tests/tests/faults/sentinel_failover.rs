@@ -227,23 +227,7 @@ async fn failover_under_load(world: &World, fault: Fault) -> Outcome {
 
     let answers = answers.lock().expect("answers").clone();
     let master_url = redis.nodes[new].url();
-    let mut kept = Vec::new();
-    let mut lost = Vec::new();
-    for answer in &answers {
-        let Submitted::Accepted(id) = &answer.submitted else {
-            continue;
-        };
-        let hash = job_hash(&master_url, &world.ns, id).await;
-        let args = hash.get("args").map_or("", String::as_str);
-        // A job whose create reached the new master but whose confirm went to the old one is still
-        // provisional there: it expires, lost like one that never arrived.
-        let confirmed = !hash.contains_key("provisional");
-        if confirmed && args.contains(&format!("\"{}\"", answer.marker)) {
-            kept.push(id.clone());
-        } else {
-            lost.push((id.clone(), answer.clone()));
-        }
-    }
+    let (kept, lost) = kept_and_lost(&master_url, &world.ns, &answers).await;
     let refused_meanwhile = answers
         .iter()
         .filter(|a| a.sent == FAILING_OVER && a.answered == FAILING_OVER)
@@ -271,6 +255,33 @@ async fn failover_under_load(world: &World, fault: Fault) -> Outcome {
         _worker: worker,
         _redis: redis,
     }
+}
+
+/// The accepted jobs the new master keeps, by id, and those it lost, with their answers. A job's
+/// record is its own only if it holds the submit's marker: a lost job's id is given again.
+async fn kept_and_lost(
+    master_url: &str,
+    ns: &str,
+    answers: &[Answer],
+) -> (Vec<String>, Vec<(String, Answer)>) {
+    let mut kept = Vec::new();
+    let mut lost = Vec::new();
+    for answer in answers {
+        let Submitted::Accepted(id) = &answer.submitted else {
+            continue;
+        };
+        let hash = job_hash(master_url, ns, id).await;
+        let args = hash.get("args").map_or("", String::as_str);
+        // A job whose create reached the new master but whose confirm went to the old one is still
+        // provisional there: it expires, lost like one that never arrived.
+        let confirmed = !hash.contains_key("provisional");
+        if confirmed && args.contains(&format!("\"{}\"", answer.marker)) {
+            kept.push(id.clone());
+        } else {
+            lost.push((id.clone(), answer.clone()));
+        }
+    }
+    (kept, lost)
 }
 
 /// Submits one short job (record.php, 10 ms) after another until `stop`, recording each answer with
