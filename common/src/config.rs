@@ -16,8 +16,8 @@ pub struct ConnectionArgs {
     /// redis+sentinel://[user:password@]host:port[,host:port...]/<master name>[/<db>] (the
     /// Sentinels' addresses; the user, password and db are the Redis nodes'). With Sentinel, each
     /// process asks the Sentinels for the master whenever it connects, and connects again when the
-    /// master fails, is demoted, or the Sentinels name another (they are asked every 250 ms). (Its
-    /// value is not shown here: it may hold a password.)
+    /// master fails, is demoted, is being failed over or the Sentinels name another (they are asked
+    /// every 250 ms). (Its value is not shown here: it may hold a password.)
     #[arg(long, env = "HOPPER_REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true,
           value_parser = parse_redis_url)]
     pub redis_url: String,

@@ -62,7 +62,8 @@ impl Locator {
     }
 
     /// The client for the server to connect to now: with Sentinel, the master the first Sentinel
-    /// that knows one names (the crate checks that node's `ROLE` before answering).
+    /// that knows one names (the crate checks that node's `ROLE` before answering), or none while a
+    /// Sentinel is failing it over (see `master_watch.rs`).
     pub(super) async fn client(&self) -> Result<Client, RedisError> {
         match self {
             Self::Server(client) => Ok(client.clone()),
@@ -70,8 +71,14 @@ impl Locator {
                 sentinels,
                 master,
                 node,
-                ..
+                watch,
             } => {
+                if watch.failing_over() {
+                    return Err(RedisError::from((
+                        ErrorKind::Server(redis::ServerErrorKind::TryAgain),
+                        "a Sentinel is failing the Redis master over; try again shortly",
+                    )));
+                }
                 let mut sentinels = sentinels.lock().await;
                 sentinels.async_master_for(master, Some(node)).await
             }
@@ -112,7 +119,8 @@ impl Locator {
     }
 
     /// Whether a connection opened to `address` (as [`Self::check`] returned it) may still be
-    /// used: always for a plain URL; behind Sentinel, while they name it the master.
+    /// used: always for a plain URL; behind Sentinel, while they name it the master and are not
+    /// failing it over.
     pub(super) fn still_master(&self, address: Option<&NodeAddress>) -> bool {
         match (self, address) {
             (Self::Sentinel { watch, .. }, Some(address)) => watch.still_master(address),

@@ -15,8 +15,9 @@
 //!   they follow the promoted replica, submits meanwhile answer 503, every accepted job the new master
 //!   keeps ends `succeeded` and ran once, one lost was answered at most 500 ms before the kill, no job
 //!   is left `running`. `SENTINEL FAILOVER` (`sentinel_switchover_under_load`): the old primary still
-//!   answers for seconds; they leave it within a second of the Sentinels naming the new master, so
-//!   lost jobs were all answered in that window, every kept job ends, none is left `running`.
+//!   answers for seconds; they stop using it once a Sentinel says it is failing it over, so lost jobs
+//!   were all answered within a second of the command, submits answer 503 until the new master is
+//!   named, every kept job ends, none is left `running`.
 //! - `api_sigterm_with_requests_in_flight`: SIGTERM lets requests in flight complete (200, JSON), then
 //!   the node exits 0 and refuses connections.
 //! - `worker_kill9_mid_job`: a lost worker's jobs end `worker_lost` or
