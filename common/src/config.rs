@@ -11,8 +11,13 @@ use crate::Namespace;
 /// Where Redis and RabbitMQ are, and the namespace this deployment lives in.
 #[derive(Args, Clone)]
 pub struct ConnectionArgs {
-    /// Redis URL; the job records live there.
-    /// (Its value is not shown here: it may hold a password.)
+    /// Redis URL; the job records live there. One server (redis://[:password@]host:port[/db] or
+    /// unix:///path), or a master that Redis Sentinel fails over:
+    /// redis+sentinel://[user:password@]host:port[,host:port...]/<master name>[/<db>] (the
+    /// Sentinels' addresses; the user, password and db are the Redis nodes'). With Sentinel, each
+    /// process asks the Sentinels for the master whenever it connects, and connects again when the
+    /// master fails, is demoted, is being failed over or the Sentinels name another (they are asked
+    /// every 250 ms). (Its value is not shown here: it may hold a password.)
     #[arg(long, env = "HOPPER_REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true,
           value_parser = parse_redis_url)]
     pub redis_url: String,
@@ -146,9 +151,7 @@ pub enum LogFormat {
 }
 
 fn parse_redis_url(value: &str) -> Result<String, String> {
-    redis::Client::open(value)
-        .map(|_| value.to_owned())
-        .map_err(|e| format!("not a Redis URL ({e}); expected e.g. redis://127.0.0.1:6379"))
+    crate::RedisAddress::parse(value).map(|_| value.to_owned())
 }
 
 fn parse_amqp_url(value: &str) -> Result<String, String> {

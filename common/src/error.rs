@@ -27,7 +27,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether Redis could not be reached or did not answer, rather than answered with an error.
+    /// Whether Redis could not be reached or did not answer, rather than answered with an error; or
+    /// the server reached cannot be the store right now (see [`not_the_master`]).
     pub fn is_outage(&self) -> bool {
         match self {
             Self::Connect(_) | Self::Reconnecting(_) | Self::Timeout(_) => true,
@@ -36,10 +37,30 @@ impl StoreError {
                     || error.is_timeout()
                     || error.is_connection_dropped()
                     || error.is_connection_refusal()
+                    || not_the_master(error)
             }
             Self::Url(_) | Self::Corrupt(_) => false,
         }
     }
+}
+
+/// Whether Redis answered that it cannot take the store's commands at the moment: it is a replica
+/// (`READONLY`: a master demoted by a failover, when Sentinel or a DNS name moved the master
+/// elsewhere), a replica that lost its master (`MASTERDOWN`), or a server still loading its data
+/// (`LOADING`, after a restart), or a master that refuses writes while too few replicas are in
+/// touch (`NOREPLICAS`, with `min-replicas-to-write`). The connection is then dropped like one that does not answer, so
+/// the next call connects again, behind Sentinel to the master it names now; meanwhile calls fail
+/// fast and the outage is logged once.
+fn not_the_master(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    // A Lua script's write on a replica answers READONLY too (Redis 7.0: "READONLY You can't write
+    // against a read only replica. script: ..."), so scripts need no case of their own.
+    matches!(
+        error.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown | ServerErrorKind::BusyLoading
+        )
+    ) || error.code() == Some("NOREPLICAS")
 }
 
 /// RabbitMQ could not do what was asked.
@@ -67,6 +88,47 @@ impl BrokerError {
             Self::Timeout(_) | Self::Reconnecting(_) => true,
             Self::Amqp(error) => !matches!(error.kind(), lapin::ErrorKind::ProtocolError(_)),
             Self::Url(_) | Self::Nacked(_) | Self::Unroutable(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+    fn answered(kind: ServerErrorKind) -> StoreError {
+        StoreError::Redis(RedisError::from((ErrorKind::Server(kind), "answered")))
+    }
+
+    #[test]
+    fn a_demoted_or_loading_server_is_an_outage_so_the_link_connects_again() {
+        for kind in [
+            ServerErrorKind::ReadOnly,
+            ServerErrorKind::MasterDown,
+            ServerErrorKind::BusyLoading,
+        ] {
+            assert!(answered(kind).is_outage(), "{kind:?}");
+        }
+    }
+
+    /// What Redis sends, read as the client reads it.
+    fn reply(wire: &str) -> StoreError {
+        let value = redis::parse_redis_value(wire.as_bytes()).expect("a RESP error");
+        StoreError::Redis(value.extract_error().expect_err("an error reply"))
+    }
+
+    #[test]
+    fn a_master_without_its_replicas_is_an_outage_too() {
+        assert!(reply("-NOREPLICAS Not enough good replicas to write.\r\n").is_outage());
+        assert!(reply("-READONLY You can't write against a read only replica.\r\n").is_outage());
+        assert!(!reply("-ERR unknown command 'NOPE'\r\n").is_outage());
+    }
+
+    #[test]
+    fn other_answers_are_the_callers_to_report() {
+        for kind in [ServerErrorKind::ResponseError, ServerErrorKind::NoScript] {
+            assert!(!answered(kind).is_outage(), "{kind:?}");
         }
     }
 }

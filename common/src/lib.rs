@@ -16,6 +16,7 @@ mod outage;
 mod publisher;
 mod queue_name;
 mod reconnect;
+mod redis_address;
 mod shutdown;
 mod spec;
 mod store;
@@ -38,6 +39,7 @@ pub use namespace::Namespace;
 pub use outage::Outage;
 pub use publisher::Publisher;
 pub use queue_name::{QueueList, QueueName};
+pub use redis_address::{RedisAddress, SENTINEL_PORT, SentinelAddress};
 pub use shutdown::{SAME_REQUEST, Shutdown};
 pub use spec::{JobSpec, ProcessSetup};
 pub use store::{

@@ -3,12 +3,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::reconnect::{Held, Reconnect};
 use crate::{Namespace, StoreError};
 
+use super::locator::Locator;
+use super::master_watch::NodeAddress;
 use super::{Store, now_ms};
 
 /// Pause after the first failed connect; it doubles with each failure up to [`MAX_BACKOFF`]. Short,
@@ -66,8 +67,16 @@ impl Store {
 /// [`Reconnect`] describes; meanwhile every operation fails at once with [`StoreError::Reconnecting`].
 /// When an operation finds Redis down or not answering, the manager is dropped and [`Reconnect`] takes
 /// over again.
+///
+/// Behind Sentinel, each connect asks the Sentinels for the master ([`Locator`]), so dropping the
+/// manager is also how a failover is followed: the old master refuses connections, or answers
+/// `READONLY` once demoted, and both count as an outage; and a master the Sentinels no longer name is
+/// not used again ([`Locator::still_master`]), even while it still answers. The manager's own
+/// reconnect (it keeps the address it was opened on) starts only after a dropped connection, which is
+/// an outage too, so the link drops that manager at once: only calls already under way on it could
+/// reach the same node again, and a write there fails `READONLY` if it was demoted.
 pub(super) struct Link {
-    client: Client,
+    locator: Locator,
     manager: Reconnect<Connection>,
     /// Bounds every operation, its connect included (`HOPPER_REDIS_TIMEOUT`).
     pub(super) limit: Duration,
@@ -81,12 +90,14 @@ pub(super) struct Link {
 struct Connection {
     manager: ConnectionManager,
     clock_offset_ms: i64,
+    /// Behind Sentinel, the master it reached (see [`Locator::still_master`]).
+    master: Option<NodeAddress>,
 }
 
 impl Link {
-    pub(super) fn new(client: Client, limit: Duration, ns: Namespace) -> Self {
+    pub(super) fn new(locator: Locator, limit: Duration, ns: Namespace) -> Self {
         Self {
-            client,
+            locator,
             manager: Reconnect::new("Redis", FIRST_BACKOFF, MAX_BACKOFF),
             limit,
             ns,
@@ -142,12 +153,22 @@ impl Link {
 
     async fn get(&self) -> Result<Held<Connection>, StoreError> {
         self.manager
-            .get(|_| true, || self.connect(), StoreError::Reconnecting)
+            .get(
+                |connection| self.locator.still_master(connection.master.as_ref()),
+                || self.connect(),
+                StoreError::Reconnecting,
+            )
             .await
     }
 
     async fn connect(&self) -> Result<Connection, StoreError> {
-        let mut manager = ConnectionManager::new_with_config(self.client.clone(), self.config())
+        let client = self.locator.client().await.map_err(StoreError::Connect)?;
+        let mut manager = ConnectionManager::new_with_config(client.clone(), self.config())
+            .await
+            .map_err(StoreError::Connect)?;
+        let master = self
+            .locator
+            .check(&client, &mut manager)
             .await
             .map_err(StoreError::Connect)?;
         let before = now_ms();
@@ -159,6 +180,7 @@ impl Link {
         Ok(Connection {
             manager,
             clock_offset_ms: (secs * 1000 + micros / 1000) as i64 - here as i64,
+            master,
         })
     }
 }

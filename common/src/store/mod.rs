@@ -37,7 +37,9 @@ mod jobs;
 mod link;
 mod listing;
 mod load;
+mod locator;
 mod logs;
+mod master_watch;
 mod queues;
 mod recipe_ids;
 mod requeue;
@@ -48,9 +50,9 @@ mod workers;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::{Client, Script};
+use redis::Script;
 
-use crate::{JobId, JobState, Namespace, QueueName, StoreError};
+use crate::{JobId, JobState, Namespace, QueueName, RedisAddress, StoreError};
 
 pub use aliases::{Alias, Named};
 pub use idempotency::Idempotency;
@@ -62,6 +64,7 @@ pub use workers::WorkerRecord;
 
 use confirmer::Confirmer;
 use link::Link;
+use locator::Locator;
 use logs::LogScripts;
 
 /// The job store. Cloning is cheap: an `Arc` to the connection and one to the scripts.
@@ -208,15 +211,23 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Reads the URL; no connection is made until the first operation, so a process can start while
-    /// Redis is still down. `limit` bounds every operation (`HOPPER_REDIS_TIMEOUT`).
+    /// Reads the URL (one server's, or `redis+sentinel://`, see [`RedisAddress`]); no connection is
+    /// made until the first operation, so a process can start while Redis, or the Sentinels, are
+    /// still down. `limit` bounds every operation (`HOPPER_REDIS_TIMEOUT`).
     pub fn new(
         url: &str,
         ns: Namespace,
         retention: Duration,
         limit: Duration,
     ) -> Result<Self, StoreError> {
-        let client = Client::open(url).map_err(StoreError::Url)?;
+        let address = RedisAddress::parse(url).map_err(|why| {
+            StoreError::Url(redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "bad URL",
+                why,
+            )))
+        })?;
+        let locator = Locator::new(&address, limit).map_err(StoreError::Url)?;
         let scripts = Scripts {
             create: indexed(include_str!("lua/create.lua")),
             confirm: indexed(include_str!("lua/confirm.lua")),
@@ -234,7 +245,7 @@ impl Store {
             logs: LogScripts::new(),
         };
         Ok(Self {
-            link: Arc::new(Link::new(client, limit, ns.clone())),
+            link: Arc::new(Link::new(locator, limit, ns.clone())),
             confirmer: Arc::default(),
             ns,
             retention,

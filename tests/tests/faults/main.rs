@@ -10,6 +10,14 @@
 //!   submit answers 503 and leaves nothing behind; `/readyz` reports the outage; the node recovers.
 //! - `redis_restart_with_aof_during_load`: Redis killed and restarted from its AOF under load: submits
 //!   during the outage answer 503, every job accepted around it finishes, none is lost.
+//! - `sentinel_failover::*`: a Sentinel-watched Redis (primary, replica, three Sentinels) under load,
+//!   API node and worker given `redis+sentinel://`. The primary killed (`sentinel_failover_under_load`):
+//!   they follow the promoted replica, submits meanwhile answer 503, every accepted job the new master
+//!   keeps ends `succeeded` and ran once, one lost was answered at most 500 ms before the kill, no job
+//!   is left `running`. `SENTINEL FAILOVER` (`sentinel_switchover_under_load`): the old primary still
+//!   answers for seconds; they stop using it once a Sentinel says it is failing it over, so lost jobs
+//!   were all answered within a second of the command, submits answer 503 until the new master is
+//!   named, every kept job ends, none is left `running`.
 //! - `api_sigterm_with_requests_in_flight`: SIGTERM lets requests in flight complete (200, JSON), then
 //!   the node exits 0 and refuses connections.
 //! - `worker_kill9_mid_job`: a lost worker's jobs end `worker_lost` or
@@ -47,6 +55,7 @@ mod load;
 mod mixed_load;
 mod proxy;
 mod redis_node;
+mod sentinels;
 mod wait;
 mod worker_node;
 mod worker_reconnect;
@@ -59,5 +68,6 @@ mod hung_broker;
 mod hung_redis;
 mod rabbitmq_cut;
 mod redis_restart;
+mod sentinel_failover;
 mod worker_drain;
 mod worker_loss;
