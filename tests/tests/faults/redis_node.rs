@@ -31,6 +31,11 @@ impl RedisNode {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Everything Redis has logged, across restarts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
+    }
+
     /// SIGKILL: no shutdown save, only what the AOF already holds survives.
     pub async fn kill9(&mut self) {
         self.child.start_kill().expect("SIGKILL redis-server");
@@ -80,6 +85,9 @@ fn spawn(port: u16, dir: &Path) -> Child {
         .args(["--save", "", "--daemonize", "no"])
         .arg("--dir")
         .arg(dir)
+        // Appended across restarts, so a test can read what Redis said before it was killed.
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
