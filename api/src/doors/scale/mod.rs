@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+mod created;
 pub(crate) mod filters;
 mod iso;
 mod job_data;

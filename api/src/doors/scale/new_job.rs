@@ -5,8 +5,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::filters::required_int;
@@ -43,18 +43,8 @@ async fn answer(
     bytes: &[u8],
     version: Version,
 ) -> Response {
-    match create(state, headers, raw, bytes, version).await {
-        Ok((id, details)) => {
-            let location = location(headers, uri, version, "jobs", &id);
-            (
-                StatusCode::CREATED,
-                [(header::LOCATION, location)],
-                axum::Json(details),
-            )
-                .into_response()
-        }
-        Err(error) => error.into_response(),
-    }
+    let made = create(state, headers, raw, bytes, version).await;
+    super::created::created(headers, uri, version, "jobs", made)
 }
 
 async fn create(
@@ -186,25 +176,4 @@ fn configured_priority(body: &Map<String, Value>) -> Result<Option<i64>, ScaleEr
             "Job type configuration invalid: Priority must be a positive integer",
         )),
     }
-}
-
-/// The absolute URL of the details of `kind` (`jobs`, `recipes`) `id`, as `reverse(...,
-/// request=request)` builds it; the unversioned paths answer with v5's.
-pub(crate) fn location(
-    headers: &HeaderMap,
-    uri: &Uri,
-    version: Version,
-    kind: &str,
-    id: &str,
-) -> String {
-    let base = super::absolute_url(headers, uri);
-    let origin = base
-        .find("://")
-        .and_then(|scheme| {
-            base[scheme + 3..]
-                .find('/')
-                .map(|path| &base[..scheme + 3 + path])
-        })
-        .unwrap_or(&base);
-    format!("{origin}{}/{kind}/{id}/", version.prefix())
 }

@@ -6,12 +6,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::filters::required_int;
-use super::new_job::{location, object_param};
+use super::new_job::object_param;
 use super::recipe_view::{self, Recipe};
 use super::{Params, ScaleError, Version, body, job_data};
 use crate::AppState;
@@ -47,18 +47,10 @@ async fn answer(
     bytes: &[u8],
     version: Version,
 ) -> Response {
-    match create(state, headers, raw, bytes, version).await {
-        Ok((id, details)) => {
-            let location = location(headers, uri, version, "recipes", &id.to_string());
-            (
-                StatusCode::CREATED,
-                [(header::LOCATION, location)],
-                axum::Json(details),
-            )
-                .into_response()
-        }
-        Err(error) => error.into_response(),
-    }
+    let made = create(state, headers, raw, bytes, version)
+        .await
+        .map(|(id, details)| (id.to_string(), details));
+    super::created::created(headers, uri, version, "recipes", made)
 }
 
 async fn create(
