@@ -40,6 +40,77 @@ description = "This is a description of the recipe"
 jobs = [{ name = "kml", type = "georef" }]
 "#;
 
+/// The fields of a job in the v5 seed's job list (its requeue answer).
+const SEED_JOB: [&str; 20] = [
+    "id",
+    "job_type",
+    "job_type_rev",
+    "event",
+    "error",
+    "status",
+    "priority",
+    "num_exes",
+    "timeout",
+    "max_tries",
+    "cpus_required",
+    "mem_required",
+    "disk_in_required",
+    "disk_out_required",
+    "created",
+    "queued",
+    "started",
+    "ended",
+    "last_status_change",
+    "last_modified",
+];
+/// What the v5 seed's job details (its new-job answer) have besides.
+const SEED_JOB_DETAILS: [&str; 6] = [
+    "data",
+    "results",
+    "input_files",
+    "recipes",
+    "job_exes",
+    "products",
+];
+/// The fields of a job type in the v5 seed's job list.
+const SEED_TYPE: [&str; 11] = [
+    "id",
+    "name",
+    "version",
+    "title",
+    "description",
+    "is_system",
+    "is_long_running",
+    "is_active",
+    "is_operational",
+    "is_paused",
+    "icon_code",
+];
+/// What the v5 seed's job details' job type has besides.
+const SEED_TYPE_FULL: [&str; 14] = [
+    "uses_docker",
+    "docker_privileged",
+    "docker_image",
+    "priority",
+    "timeout",
+    "max_tries",
+    "cpus_required",
+    "mem_required",
+    "disk_out_const_required",
+    "disk_out_mult_required",
+    "created",
+    "archived",
+    "paused",
+    "last_modified",
+];
+
+/// `value` has every one of `wanted` among its keys.
+fn has_every(value: &serde_json::Value, wanted: &[&str]) {
+    let got = keys(value);
+    let missing: Vec<&&str> = wanted.iter().filter(|k| !got.contains(k)).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {value}");
+}
+
 /// v5 `GET /load/` and v6 `GET http://.../v6/load` (no trailing slash: Django's APPEND_SLASH
 /// redirects it): DRF's envelope in its order, and the seed's sample fields.
 #[tokio::test]
@@ -155,70 +226,10 @@ async fn the_seeds_new_job_example() {
     let (status, location, job) = call(&api, Method::POST, "/queue/new-job/", Some(&by_path)).await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     assert!(location.is_some());
-    let seed_fields = [
-        "id",
-        "job_type",
-        "job_type_rev",
-        "event",
-        "error",
-        "status",
-        "priority",
-        "num_exes",
-        "timeout",
-        "max_tries",
-        "cpus_required",
-        "mem_required",
-        "disk_in_required",
-        "disk_out_required",
-        "created",
-        "queued",
-        "started",
-        "ended",
-        "last_status_change",
-        "last_modified",
-        "data",
-        "results",
-        "input_files",
-        "recipes",
-        "job_exes",
-        "products",
-    ];
-    let got = keys(&job);
-    let missing: Vec<&&str> = seed_fields.iter().filter(|k| !got.contains(k)).collect();
-    assert!(missing.is_empty(), "missing {missing:?} in {job}");
-    let seed_type = [
-        "id",
-        "name",
-        "version",
-        "title",
-        "description",
-        "is_system",
-        "is_long_running",
-        "is_active",
-        "is_operational",
-        "is_paused",
-        "icon_code",
-        "uses_docker",
-        "docker_privileged",
-        "docker_image",
-        "priority",
-        "timeout",
-        "max_tries",
-        "cpus_required",
-        "mem_required",
-        "disk_out_const_required",
-        "disk_out_mult_required",
-        "created",
-        "archived",
-        "paused",
-        "last_modified",
-    ];
-    let got = keys(&job["job_type"]);
-    let missing: Vec<&&str> = seed_type.iter().filter(|k| !got.contains(k)).collect();
-    assert!(
-        missing.is_empty(),
-        "missing {missing:?} in {}",
-        job["job_type"]
+    has_every(&job, &[&SEED_JOB[..], &SEED_JOB_DETAILS[..]].concat());
+    has_every(
+        &job["job_type"],
+        &[&SEED_TYPE[..], &SEED_TYPE_FULL[..]].concat(),
     );
     assert_eq!(
         job["status"], "QUEUED",
@@ -331,44 +342,6 @@ async fn the_seeds_requeue_example() {
         (&item["id"], &item["status"], &item["priority"]),
         (&id, &json!("QUEUED"), &json!(10))
     );
-    let seed_item = [
-        "id",
-        "job_type",
-        "job_type_rev",
-        "event",
-        "error",
-        "status",
-        "priority",
-        "num_exes",
-        "timeout",
-        "max_tries",
-        "cpus_required",
-        "mem_required",
-        "disk_in_required",
-        "disk_out_required",
-        "created",
-        "queued",
-        "started",
-        "ended",
-        "last_status_change",
-        "last_modified",
-    ];
-    let got = keys(item);
-    let missing: Vec<&&str> = seed_item.iter().filter(|k| !got.contains(k)).collect();
-    assert!(missing.is_empty(), "missing {missing:?} in {item}");
-    let seed_type = [
-        "id",
-        "name",
-        "version",
-        "title",
-        "description",
-        "is_system",
-        "is_long_running",
-        "is_active",
-        "is_operational",
-        "is_paused",
-        "icon_code",
-    ];
-    let got = keys(&item["job_type"]);
-    assert!(seed_type.iter().all(|k| got.contains(k)), "{got:?}");
+    has_every(item, &SEED_JOB);
+    has_every(&item["job_type"], &SEED_TYPE);
 }
