@@ -4,6 +4,7 @@
 pub(crate) mod batchelor;
 mod bearer;
 pub(crate) mod gsvar;
+mod json_object;
 pub(crate) mod native;
 pub(crate) mod scale;
 pub(crate) mod taskapi;

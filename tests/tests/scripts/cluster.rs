@@ -239,18 +239,7 @@ impl RunCluster {
 
     /// A field of job `id`'s record in Redis.
     pub async fn job_field(&self, id: &str, field: &str) -> String {
-        let client = redis::Client::open(redis_url()).expect("Redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("Redis");
-        let value: Option<String> = redis::cmd("HGET")
-            .arg(format!("{}:job:{id}", self.ns))
-            .arg(field)
-            .query_async(&mut conn)
-            .await
-            .expect("HGET");
-        value.unwrap_or_default()
+        crate::run::job_field(&self.ns, id, field).await
     }
 }
 

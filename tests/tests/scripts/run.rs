@@ -86,3 +86,19 @@ pub async fn collect(mut stream: impl tokio::io::AsyncRead + Unpin, into: Arc<Mu
             .push_str(&String::from_utf8_lossy(&buffer[..read]));
     }
 }
+
+/// A field of job `id`'s record in namespace `ns` of the local Redis ("" if it has none).
+pub async fn job_field(ns: &str, id: &str, field: &str) -> String {
+    let client = redis::Client::open(hopper_tests::redis_url()).expect("Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis");
+    let value: Option<String> = redis::cmd("HGET")
+        .arg(format!("{ns}:job:{id}"))
+        .arg(field)
+        .query_async(&mut conn)
+        .await
+        .expect("HGET");
+    value.unwrap_or_default()
+}

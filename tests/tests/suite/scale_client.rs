@@ -67,3 +67,24 @@ pub(crate) fn keys(value: &Value) -> Vec<&str> {
         .map(String::as_str)
         .collect()
 }
+
+/// The job type fields of the v6 seed's queue status example.
+pub(crate) const V6_SEED_TYPE: [&str; 10] = [
+    "id",
+    "name",
+    "version",
+    "title",
+    "description",
+    "is_active",
+    "is_paused",
+    "is_published",
+    "icon_code",
+    "unmet_resources",
+];
+
+/// `value` has every one of `wanted` among its keys.
+pub(crate) fn has_every(value: &Value, wanted: &[&str]) {
+    let got = keys(value);
+    let missing: Vec<&&str> = wanted.iter().filter(|k| !got.contains(k)).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {value}");
+}

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::TestEnv;
-use crate::scale_client::{call, keys, scale_node};
+use crate::scale_client::{V6_SEED_TYPE, call, has_every, keys, scale_node};
 
 /// A type with the seed's id 1234 and Scale-like input names (Hopper's inputs are identifiers, so the
 /// seed's "Param 1" cannot be one).
@@ -104,13 +104,6 @@ const SEED_TYPE_FULL: [&str; 14] = [
     "last_modified",
 ];
 
-/// `value` has every one of `wanted` among its keys.
-fn has_every(value: &serde_json::Value, wanted: &[&str]) {
-    let got = keys(value);
-    let missing: Vec<&&str> = wanted.iter().filter(|k| !got.contains(k)).collect();
-    assert!(missing.is_empty(), "missing {missing:?} in {value}");
-}
-
 /// v5 `GET /load/` and v6 `GET http://.../v6/load` (no trailing slash: Django's APPEND_SLASH
 /// redirects it): DRF's envelope in its order, and the seed's sample fields.
 #[tokio::test]
@@ -176,20 +169,7 @@ async fn the_seeds_queue_status_examples() {
     );
     assert_eq!(row["job_type"]["title"], "My Job Type");
     let (_, _, v6) = call(&api, Method::GET, "/v6/queue/status/", None).await;
-    let seed_type = [
-        "id",
-        "name",
-        "version",
-        "title",
-        "description",
-        "is_active",
-        "is_paused",
-        "is_published",
-        "icon_code",
-        "unmet_resources",
-    ];
-    let got = keys(&v6["results"][0]["job_type"]);
-    assert!(seed_type.iter().all(|k| got.contains(k)), "{got:?}");
+    has_every(&v6["results"][0]["job_type"], &V6_SEED_TYPE);
 }
 
 /// v5 `POST /queue/new-job/`: the seed's body as written is refused with Scale's bare-string 400,

@@ -1,5 +1,6 @@
 //! Decoding GSvar's request bodies, field by field, so that every refusal names the field at fault.
 
+use crate::doors::json_object::NotAnObject;
 use serde_json::{Map, Value};
 
 use super::GsvarError;
@@ -16,16 +17,14 @@ pub(super) enum Action {
 
 /// The body as a JSON object; anything else is refused before the token is even looked at.
 pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, GsvarError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(GsvarError::BadRequest(format!(
-            "the request body must be a JSON object, not {}",
-            kind(&other)
-        ))),
-        Err(error) => Err(GsvarError::BadRequest(format!(
-            "the request body is not valid JSON: {error}"
-        ))),
-    }
+    crate::doors::json_object::parse(body).map_err(|refused| {
+        GsvarError::BadRequest(match refused {
+            NotAnObject::Other(kind) => {
+                format!("the request body must be a JSON object, not {kind}")
+            }
+            NotAnObject::Malformed(error) => format!("the request body is not valid JSON: {error}"),
+        })
+    })
 }
 
 /// The `token` field. A missing or non-string token is unauthorized, not malformed: GSvar keeps its jobs
@@ -105,7 +104,7 @@ fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a Value, Gsva
 fn mistyped(name: &str, expected: &str, found: &Value) -> GsvarError {
     GsvarError::BadRequest(format!(
         "field '{name}' must be {expected}, not {}",
-        kind(found)
+        crate::doors::json_object::kind(found)
     ))
 }
 
@@ -139,15 +138,4 @@ fn strings(body: &Map<String, Value>, name: &str) -> Result<Vec<String>, GsvarEr
                 .ok_or_else(|| mistyped(name, "an array of strings", value))
         })
         .collect()
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::ScaleError;
+use crate::doors::json_object::NotAnObject;
 
 /// The body's JSON object. An empty body is an empty object, as DRF gives `request.data` for a request
 /// without content; a body of another media type is 415, malformed JSON 400, in DRF's words.
@@ -25,17 +26,15 @@ pub(crate) fn json_object(
             body: json!({ "detail": format!("Unsupported media type \"{media_type}\" in request.") }),
         });
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        // DRF parses it and the view then fails on `request.data.get` (a 500); say what it needs.
-        Ok(other) => Err(ScaleError::bad_parameter(format!(
-            "JSON parse error - the body must be a JSON object, not {}",
-            kind(&other)
-        ))),
-        Err(error) => Err(ScaleError::bad_parameter(format!(
-            "JSON parse error - {error}"
-        ))),
-    }
+    crate::doors::json_object::parse(body).map_err(|refused| {
+        ScaleError::bad_parameter(match refused {
+            // DRF parses it and the view then fails on `request.data.get` (a 500); say what it needs.
+            NotAnObject::Other(kind) => {
+                format!("JSON parse error - the body must be a JSON object, not {kind}")
+            }
+            NotAnObject::Malformed(error) => format!("JSON parse error - {error}"),
+        })
+    })
 }
 
 /// `application/json`, with or without parameters (`; charset=utf-8`), as DRF's `media_type_matches`.
@@ -44,17 +43,6 @@ fn is_json(media_type: &str) -> bool {
         .split(';')
         .next()
         .is_some_and(|main| main.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod load;
 mod new_job;
 mod new_recipe;
 pub(crate) mod pagination;
+mod post;
 mod queue_status;
 mod recipe_details;
 mod recipe_type_view;

@@ -3,66 +3,38 @@
 //! the data's inputs, queued at once: the answer is 201, the job's details (status `QUEUED`) and the
 //! `Location` of those details.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::filters::required_int;
-use super::{Params, ScaleError, Version, body, job_data, job_view};
+use super::post::Post;
+use super::{ScaleError, Version, job_data, job_view};
 use crate::AppState;
 use crate::jobs::job_types::JobType;
 use crate::jobs::{Invalid, JobRequest, NotSubmitted, OnRefusal, Submitted, TypedRequest};
 
-pub(crate) async fn v5(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    answer(&state, &headers, &uri, raw.as_deref(), &bytes, Version::V5).await
+pub(crate) async fn v5(post: Post) -> Response {
+    answer(post, Version::V5).await
 }
 
-pub(crate) async fn v6(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    answer(&state, &headers, &uri, raw.as_deref(), &bytes, Version::V6).await
+pub(crate) async fn v6(post: Post) -> Response {
+    answer(post, Version::V6).await
 }
 
-async fn answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    raw: Option<&str>,
-    bytes: &[u8],
-    version: Version,
-) -> Response {
-    let made = create(state, headers, raw, bytes, version).await;
-    super::created::created(headers, uri, version, "jobs", made)
+async fn answer(post: Post, version: Version) -> Response {
+    let made = create(&post, version).await;
+    super::created::created(&post.headers, &post.uri, version, "jobs", made)
 }
 
-async fn create(
-    state: &AppState,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    bytes: &[u8],
-    version: Version,
-) -> Result<(String, Value), ScaleError> {
-    super::auth::check(state, headers)?;
-    let body = body::json_object(headers, bytes)?;
-    let params = Params::new(raw.unwrap_or(""), Some(&body));
+async fn create(post: &Post, version: Version) -> Result<(String, Value), ScaleError> {
+    let (state, body, params) = (&post.state, &post.body, post.params());
     let type_id = required_int(&params, "job_type_id")?;
     let data_name = match version {
         Version::V5 => "job_data",
         Version::V6 => "input",
     };
-    let data = object_param(&body, data_name)?;
+    let data = object_param(body, data_name)?;
     let job_type = u32::try_from(type_id)
         .ok()
         .and_then(|id| state.jobs.job_types.by_id(id))
@@ -74,7 +46,7 @@ async fn create(
     let inputs = read.map_err(|why| invalid_data(version, &why))?;
     let priority = match version {
         Version::V5 => None,
-        Version::V6 => configured_priority(&body)?,
+        Version::V6 => configured_priority(body)?,
     };
     let request = request(state, job_type, inputs, priority)?;
     let id = match state.jobs.submit(request, OnRefusal::Refuse).await {

@@ -4,74 +4,46 @@
 //! once, the other jobs pending on their parents. The answer is 201, the recipe's details and the
 //! `Location` of those details.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::filters::required_int;
 use super::new_job::object_param;
+use super::post::Post;
 use super::recipe_view::{self, Recipe};
-use super::{Params, ScaleError, Version, body, job_data};
+use super::{ScaleError, Version, job_data};
 use crate::AppState;
 use crate::jobs::NotSubmitted;
 use crate::jobs::job_types::RecipeType;
 use crate::jobs::recipes::{RecipeRequest, StartedRecipe};
 
-pub(crate) async fn v5(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    answer(&state, &headers, &uri, raw.as_deref(), &bytes, Version::V5).await
+pub(crate) async fn v5(post: Post) -> Response {
+    answer(post, Version::V5).await
 }
 
-pub(crate) async fn v6(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    answer(&state, &headers, &uri, raw.as_deref(), &bytes, Version::V6).await
+pub(crate) async fn v6(post: Post) -> Response {
+    answer(post, Version::V6).await
 }
 
-async fn answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    raw: Option<&str>,
-    bytes: &[u8],
-    version: Version,
-) -> Response {
-    let made = create(state, headers, raw, bytes, version)
+async fn answer(post: Post, version: Version) -> Response {
+    let made = create(&post, version)
         .await
         .map(|(id, details)| (id.to_string(), details));
-    super::created::created(headers, uri, version, "recipes", made)
+    super::created::created(&post.headers, &post.uri, version, "recipes", made)
 }
 
-async fn create(
-    state: &AppState,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    bytes: &[u8],
-    version: Version,
-) -> Result<(u64, Value), ScaleError> {
-    super::auth::check(state, headers)?;
-    let body = body::json_object(headers, bytes)?;
-    let params = Params::new(raw.unwrap_or(""), Some(&body));
+async fn create(post: &Post, version: Version) -> Result<(u64, Value), ScaleError> {
+    let (state, body, params) = (&post.state, &post.body, post.params());
     let type_id = required_int(&params, "recipe_type_id")?;
     let data = match version {
-        Version::V5 => object_param(&body, "recipe_data")?,
-        Version::V6 => object_param(&body, "input")?,
+        Version::V5 => object_param(body, "recipe_data")?,
+        Version::V6 => object_param(body, "input")?,
     };
     if version == Version::V6 {
         // `parse_dict(request, 'configuration', required=False)`: checked for its shape; Hopper has
         // nothing of a recipe configuration to apply (its workspaces, its priority) to a recipe.
-        object_param(&body, "configuration")?;
+        object_param(body, "configuration")?;
     }
     let recipe = u32::try_from(type_id)
         .ok()

@@ -3,56 +3,36 @@
 //! v6's filters and answers `202 Accepted` without a body. Both requeue before they answer (Scale's v6
 //! does it later, from a message). Which jobs match and what happens to each: `requeue_selection.rs`.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::filters::{int_list, optional_int, optional_text, requeue_filters, string_list};
 use super::pagination::paginate;
+use super::post::Post;
 use super::requeue_selection::{Selection, requeue};
 use super::time_range::optional_range;
-use super::{Params, Raw, ScaleError, body, job_view};
+use super::{Params, Raw, ScaleError, job_view};
 use crate::AppState;
 
-pub(crate) async fn v5(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    match listed(&state, &headers, &uri, raw.as_deref(), &bytes).await {
+pub(crate) async fn v5(post: Post) -> Response {
+    match listed(&post).await {
         Ok(page) => axum::Json(page).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-pub(crate) async fn v6(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    bytes: Bytes,
-) -> Response {
-    match accepted(&state, &headers, raw.as_deref(), &bytes).await {
+pub(crate) async fn v6(post: Post) -> Response {
+    match accepted(&post).await {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(error) => error.into_response(),
     }
 }
 
 /// v5: the filters in Scale's order, the requeue, then the page of every matched job.
-async fn listed(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    raw: Option<&str>,
-    bytes: &[u8],
-) -> Result<Value, ScaleError> {
-    super::auth::check(state, headers)?;
-    let body = body::json_object(headers, bytes)?;
-    let params = Params::new(raw.unwrap_or(""), Some(&body));
+async fn listed(post: &Post) -> Result<Value, ScaleError> {
+    let (state, params) = (&post.state, post.params());
     let (started, ended) = optional_range(&params, now())?;
     let filters = requeue_filters(&params)?;
     let priority = priority(filters.priority)?;
@@ -70,7 +50,7 @@ async fn listed(
     let matched = selection.find(&state.jobs).await?;
     let jobs = requeue(&state.jobs, matched, priority).await?;
     // Scale pages after the requeue too: a bad `page` is a 404 for a requeue already done.
-    let page = paginate(jobs.len(), &super::absolute_url(headers, uri))?;
+    let page = paginate(jobs.len(), &super::absolute_url(&post.headers, &post.uri))?;
     let results: Vec<Value> = jobs[page.items.clone()]
         .iter()
         .map(|job| job_view::list_item(job, &state.jobs.job_types))
@@ -79,15 +59,8 @@ async fn listed(
 }
 
 /// v6: the filters in `_post_v6`'s order, then the requeue.
-async fn accepted(
-    state: &AppState,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    bytes: &[u8],
-) -> Result<(), ScaleError> {
-    super::auth::check(state, headers)?;
-    let body = body::json_object(headers, bytes)?;
-    let params = Params::new(raw.unwrap_or(""), Some(&body));
+async fn accepted(post: &Post) -> Result<(), ScaleError> {
+    let (state, params) = (&post.state, post.params());
     let (started, ended) = optional_range(&params, now())?;
     let error_categories = string_list(&params, "error_categories")?;
     let error_ids = int_list(&params, "error_ids")?;
